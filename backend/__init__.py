@@ -1,0 +1,5 @@
+"""Jiaxiao Hub (家校通) Django project."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

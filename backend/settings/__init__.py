@@ -1,0 +1,1 @@
+"""Settings: `base` reads the environment; `embedded` (default), `production`, `test`."""
