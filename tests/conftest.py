@@ -35,6 +35,15 @@ def _clean_cache() -> Any:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _clean_sms_outbox() -> Any:
+    from backend.sms.outbox import clear_outbox
+
+    clear_outbox()
+    yield
+    clear_outbox()
+
+
 @pytest.fixture
 def api() -> Any:
     from rest_framework.test import APIClient

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "backend.accounts",
     "backend.schools",
     "backend.realtime",
+    "backend.sms",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 
 # The outgoing SMS provider used for login codes and notices (see backend/sms).
 SMS_PROVIDER = env("SMS_PROVIDER", "console")
+SMS_SIGN_NAME = env("SMS_SIGN_NAME", "【家校通】") or "【家校通】"
+# Provider template codes per platform template name (Aliyun "SMS_…" codes), e.g. from env.
+SMS_TEMPLATE_CODES: dict[str, str] = {
+    name: code
+    for name, code in (("login_code", env("SMS_TEMPLATE_LOGIN_CODE")),)
+    if code
+}
+SMS_PROVIDER_OPTIONS: dict[str, object] = {}
 
 LOGGING = {
     "version": 1,

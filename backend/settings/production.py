@@ -48,4 +48,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 SMS_PROVIDER = env("SMS_PROVIDER", "aliyun")
+SMS_PROVIDER_OPTIONS = {
+    "access_key_id": env("ALIYUN_ACCESS_KEY_ID"),
+    "access_key_secret": env("ALIYUN_ACCESS_KEY_SECRET"),
+    "endpoint": env("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
+}
 os.environ.setdefault("CELERY_BROKER_URL", REDIS_URL)

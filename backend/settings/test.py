@@ -32,4 +32,7 @@ if REDIS_URL:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
+SMS_PROVIDER = "memory"
+REALTIME_VALIDATE_EVENTS = True
+
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
