@@ -47,7 +47,8 @@ test-services: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy backend sms_gateway
+	$(BIN)/mypy backend
+	$(BIN)/mypy --strict sms_gateway
 	$(BIN)/lint-imports
 
 ci: test test-services lint

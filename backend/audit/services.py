@@ -57,7 +57,8 @@ def audit_purge_expired(*, now: Any = None, retention: timedelta = RETENTION) ->
     """Delete records older than the retention period (never younger: at least 180 days)."""
     retention = max(retention, RETENTION)
     cutoff = (now or timezone.now()) - retention
-    expired = models.QuerySet(AuditRecord).filter(created_at__lt=cutoff)
-    # _raw_delete bypasses the append-only queryset on purpose: retention is the one exit.
+    # A plain QuerySet and _raw_delete bypass the append-only queryset on purpose:
+    # retention is the one way out.
+    expired: models.QuerySet[AuditRecord] = models.QuerySet(AuditRecord).filter(created_at__lt=cutoff)
     count = expired._raw_delete(expired.db)  # type: ignore[attr-defined]
     return int(count or 0)

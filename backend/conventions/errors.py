@@ -33,7 +33,7 @@ class ApiError(exceptions.APIException):
         super().__init__(detail=message, code=code)
         self.code = code
         self.message = message
-        self.status_code = status_code
+        self.status_code = status_code  # type: ignore[assignment]
         self.fields = fields or {}
 
 
@@ -103,7 +103,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return error_response("invalid", "提交的数据有误", 400, _fields(exc.detail), headers)
     for exc_type, (code, message) in _STATUS_CODES.items():
         if isinstance(exc, exc_type):
-            if isinstance(exc, exceptions.Throttled) and exc.wait:
-                message = f"请求过于频繁，请 {int(exc.wait) + 1} 秒后再试"
+            wait = getattr(exc, "wait", None)
+            if isinstance(exc, exceptions.Throttled) and wait:
+                message = f"请求过于频繁，请 {int(wait) + 1} 秒后再试"
             return error_response(code, message, response.status_code, None, headers)
     return error_response("error", "请求失败", response.status_code, None, headers)

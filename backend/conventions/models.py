@@ -22,3 +22,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key", "endpoint"], name="idempotency_unique_key"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

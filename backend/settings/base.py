@@ -200,9 +200,7 @@ SMS_PROVIDER = env("SMS_PROVIDER", "console")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME", "【家校通】") or "【家校通】"
 # Provider template codes per platform template name (Aliyun "SMS_…" codes), e.g. from env.
 SMS_TEMPLATE_CODES: dict[str, str] = {
-    name: code
-    for name, code in (("login_code", env("SMS_TEMPLATE_LOGIN_CODE")),)
-    if code
+    name: code for name, code in (("login_code", env("SMS_TEMPLATE_LOGIN_CODE")),) if code
 }
 SMS_PROVIDER_OPTIONS: dict[str, object] = {}
 

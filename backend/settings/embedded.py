@@ -3,7 +3,9 @@ eager Celery, console SMS and push). For a laptop, a demo and `make run`."""
 
 from __future__ import annotations
 
-from .base import *  # noqa: F403
+from typing import Any
+
+from .base import *
 from .base import BASE_DIR, env, env_list
 
 DEBUG = True
@@ -11,7 +13,7 @@ SECRET_KEY = env("SECRET_KEY", "embedded-insecure-key-not-for-production") or ""
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 (BASE_DIR / "var").mkdir(exist_ok=True)
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TASK_ALWAYS_EAGER = True

@@ -43,7 +43,7 @@ def outgoing_provider() -> SmsProvider:
             options: dict[str, Any] = dict(getattr(settings, "SMS_PROVIDER_OPTIONS", {}))
             if settings.SMS_PROVIDER in ("console", "memory"):
                 options.setdefault("templates", {t.code: t for t in map(template, PLATFORM_TEMPLATES)})
-            _provider = get_provider(settings.SMS_PROVIDER, **options)
+            _provider = get_provider(str(settings.SMS_PROVIDER), **options)
         return _provider
 
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_records_who_what_when_where(world):
     admin = world.school_admins[0]
-    record = audit_record(action="roster.imported", actor=admin, obj=world.schools[0], ip="10.1.2.3", detail={"rows": 3})
+    record = audit_record(
+        action="roster.imported", actor=admin, obj=world.schools[0], ip="10.1.2.3", detail={"rows": 3}
+    )
     record.refresh_from_db()
     assert record.actor == admin
     assert record.actor_label == admin.name

@@ -21,7 +21,10 @@ def test_foreign_and_malformed_ids_are_not_found(world):
 
 def test_ids_in_scope_fails_whole_list_on_one_foreign_id(world):
     mine = SchoolClass.objects.filter(school=world.schools[0])
-    assert ids_in_scope(mine, [world.classes[1].pk, world.classes[0].pk]) == [world.classes[1], world.classes[0]]
+    assert ids_in_scope(mine, [world.classes[1].pk, world.classes[0].pk]) == [
+        world.classes[1],
+        world.classes[0],
+    ]
     with pytest.raises(ApiError) as err:
         ids_in_scope(mine, [world.classes[0].pk, world.classes[2].pk], field="class_ids")
     assert err.value.code == "unknown_ids"

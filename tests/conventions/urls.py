@@ -27,7 +27,9 @@ class CreateNote(APIView):
             data.is_valid(raise_exception=True)
             if data.validated_data["text"] == "refuse":
                 raise ApiError("refused", "不允许", status_code=400)
-            record = AuditRecord.objects.create(action="test.note", detail={"text": data.validated_data["text"]})
+            record = AuditRecord.objects.create(
+                action="test.note", detail={"text": data.validated_data["text"]}
+            )
             return Response({"id": record.pk, "text": data.validated_data["text"]}, status=201)
 
         return idempotent(request, create)
