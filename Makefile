@@ -44,6 +44,16 @@ test: install
 test-services: install
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest -n 2
 
+# The API reference for the app teams, generated from the code (mobile_api_docs/).
+docs: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file mobile_api_docs/openapi.yaml
+
+# Fails when mobile_api_docs/openapi.yaml is not what the code generates.
+docs-check: install
+	@tmp=$$(mktemp); $(BIN)/python manage.py spectacular --validate --fail-on-warn --file $$tmp && \
+	  if diff -u mobile_api_docs/openapi.yaml $$tmp > $$tmp.diff; then echo "mobile_api_docs/openapi.yaml is current"; \
+	  else head -40 $$tmp.diff; echo "mobile_api_docs/openapi.yaml is stale: run 'make docs'"; exit 1; fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,7 +61,7 @@ lint: install
 	$(BIN)/mypy --strict sms_gateway
 	$(BIN)/lint-imports
 
-ci: test test-services lint
+ci: test test-services lint docs-check
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

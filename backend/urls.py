@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("backend.accounts.api.urls")),
     path("", include("backend.schools.api.urls")),
     path("", include("backend.realtime.api.urls")),
+    path("", include("backend.sms.api.urls")),
 ]
 
 urlpatterns = [

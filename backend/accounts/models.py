@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .phones import normalize_cn_mobile
+from .phones import mask_phone, normalize_cn_mobile
 
 
 class UserManager(BaseUserManager["User"]):
@@ -117,3 +117,6 @@ class SmsLoginCode(models.Model):
     class Meta:
         verbose_name = "短信验证码"
         verbose_name_plural = verbose_name
+
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} {self.created_at:%Y-%m-%d %H:%M}"

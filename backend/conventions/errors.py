@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 
 class ApiError(exceptions.APIException):
@@ -29,8 +28,10 @@ class ApiError(exceptions.APIException):
         *,
         status_code: int = 400,
         fields: dict[str, list[str]] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail=message, code=code)
+        self.retry_after = retry_after
         self.code = code
         self.message = message
         self.status_code = status_code  # type: ignore[assignment]
@@ -84,7 +85,13 @@ def error_response(
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
-        return error_response(exc.code, exc.message, exc.status_code, exc.fields)
+        headers: dict[str, str] = {}
+        if exc.retry_after:
+            headers["Retry-After"] = str(max(1, int(exc.retry_after)))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header and exc.status_code == 401:
+            headers["WWW-Authenticate"] = str(auth_header)
+        return error_response(exc.code, exc.message, exc.status_code, exc.fields, headers or None)
     if isinstance(exc, RequestDataTooBig):
         return error_response("payload_too_large", "请求内容过大（上限 1 MB）", 413)
     if isinstance(exc, DjangoValidationError):
@@ -94,6 +101,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    # Imported here: rest_framework.views reads api_settings, whose authentication classes
+    # import this module, so a module-level import would be circular.
+    from rest_framework.views import exception_handler
 
     response = exception_handler(exc, context)
     if response is None:

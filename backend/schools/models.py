@@ -7,6 +7,7 @@ from datetime import time
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from treebeard.mp_tree import MP_Node
 
 
@@ -32,7 +33,9 @@ class Org(MP_Node):
     allow_names_public = models.BooleanField("公开展示时显示学生姓名", default=False)
     allow_guardian_chats = models.BooleanField("允许家长之间私聊", default=False)
 
-    node_order_by = ["name"]
+    # No node_order_by on purpose: sorted siblings would make every insert rewrite the
+    # paths of the later siblings' whole subtrees, leaving Org objects (and paths) held in
+    # memory stale. Appending keeps paths stable; order by name in queries instead.
 
     class Meta:
         verbose_name = "机构"
@@ -43,7 +46,7 @@ class Org(MP_Node):
 
 
 class Grade(models.Model):
-    school = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="grades")
+    school = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="grades", verbose_name="学校")
     name = models.CharField("年级", max_length=32)
     level = models.PositiveSmallIntegerField("年级序号", default=0)
 
@@ -58,8 +61,8 @@ class Grade(models.Model):
 
 
 class SchoolClass(models.Model):
-    school = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="classes")
-    grade = models.ForeignKey(Grade, on_delete=models.CASCADE, related_name="classes")
+    school = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="classes", verbose_name="学校")
+    grade = models.ForeignKey(Grade, on_delete=models.CASCADE, related_name="classes", verbose_name="年级")
     name = models.CharField("班级", max_length=64)
 
     class Meta:
@@ -77,14 +80,19 @@ class ClassMembership(models.Model):
         TEACHER = "teacher", "教师"
         STUDENT = "student", "学生"
 
-    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="memberships")
+    school_class = models.ForeignKey(
+        SchoolClass, on_delete=models.CASCADE, related_name="memberships", verbose_name="班级"
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="class_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="class_memberships",
+        verbose_name="成员",
     )
     role = models.CharField("身份", max_length=16, choices=Role.choices)
     is_head_teacher = models.BooleanField("班主任", default=False)
     subject = models.CharField("任教学科", max_length=32, blank=True)
-    joined_at = models.DateTimeField(auto_now_add=True)
+    joined_at = models.DateTimeField("加入时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "班级成员"
@@ -114,13 +122,16 @@ class Guardianship(models.Model):
         OTHER = "其他", "其他"
 
     guardian = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardianships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="guardianships",
+        verbose_name="监护人",
     )
     student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_links"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_links", verbose_name="学生"
     )
     relation = models.CharField("关系", max_length=8, choices=Relation.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "监护关系"
@@ -140,10 +151,12 @@ class OrgAdmin(models.Model):
         SCHOOL_ADMIN = "school_admin", "学校管理员"
         BUREAU_ADMIN = "bureau_admin", "教育局管理员"
 
-    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="admins")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_roles")
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="admins", verbose_name="机构")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_roles", verbose_name="用户"
+    )
     role = models.CharField("角色", max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "机构管理员"
@@ -152,3 +165,53 @@ class OrgAdmin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_role_display()} @ {self.org}"
+
+
+class RosterImport(models.Model):
+    """One roster file a school admin imported: who, which file, what happened row by row.
+
+    Only files that could be read are recorded; a broken file is refused before anything
+    is written (see backend/schools/roster)."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "全部导入"
+        PARTIAL = "partial", "部分导入"
+        REJECTED = "rejected", "全部拒绝"
+        # A dry run (preview) is reported but never stored.
+        PREVIEW = "preview", "预览"
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel (xlsx)"
+        CSV = "csv", "CSV"
+
+    school = models.ForeignKey(
+        Org, on_delete=models.CASCADE, related_name="roster_imports", verbose_name="学校"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="上传人",
+    )
+    file_name = models.CharField("文件名", max_length=255)
+    file_format = models.CharField("文件格式", max_length=8, choices=Format.choices)
+    encoding = models.CharField("文本编码", max_length=16, blank=True)
+    status = models.CharField("状态", max_length=16, choices=Status.choices)
+    total_rows = models.PositiveIntegerField("数据行数", default=0)
+    created_count = models.PositiveIntegerField("新增", default=0)
+    updated_count = models.PositiveIntegerField("更新", default=0)
+    unchanged_count = models.PositiveIntegerField("未变化", default=0)
+    rejected_count = models.PositiveIntegerField("拒绝", default=0)
+    rows = models.JSONField("逐行结果", default=list, blank=True)
+    created_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "花名册导入"
+        verbose_name_plural = verbose_name
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 
 # Lets admin and querysets be subscripted (ModelAdmin[Notice]) at run time, for mypy.
 django_stubs_ext.monkeypatch()
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "backend.schools",
     "backend.realtime",
     "backend.sms",
+    "backend.demo",
 ]
 
 MIDDLEWARE = [
@@ -131,7 +133,7 @@ REDIS_URL = env("REDIS_URL")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "backend.accounts.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -165,6 +167,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SmsJobStatusEnum": "backend.sms.models.SmsJob.Status",
+        "SmsMessageStatusEnum": "backend.sms.models.MessageState",
+        "RosterImportStatusEnum": "backend.schools.models.RosterImport.Status",
+    },
 }
 
 # django-axes: 5 failures per account and per IP lock for 15 minutes.
@@ -174,6 +181,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "backend.accounts.lockout.lockout_response"
 AXES_USERNAME_FORM_FIELD = "login"
+# The app posts `login`, the admin form `username`; both count per canonical login.
+AXES_USERNAME_CALLABLE = "backend.accounts.auth_backends.axes_username"
+# A fixed 15 minutes: trying during a lock does not restart the clock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 
@@ -194,6 +205,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # Longer than any countdown we schedule (quiet hours hold items up to ~10 h).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+CELERY_BEAT_SCHEDULE = {
+    # Submit queued texts, reconcile ambiguous ones, give up on reports after 72 h.
+    "sms-sweep": {"task": "backend.sms.tasks.sms_sweep", "schedule": 60.0},
+    # Blacklisted and outstanding refresh tokens past their expiry.
+    "accounts-flush-expired-tokens": {
+        "task": "backend.accounts.tasks.accounts_flush_expired_tokens",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+
+# Push: "console" (embedded default), "memory" (tests) or "fcm" (firebase-admin).
+PUSH_BACKEND = env("PUSH_BACKEND", "console")
+FCM_CREDENTIALS_FILE = env("FCM_CREDENTIALS_FILE")
+FCM_PROJECT_ID = env("FCM_PROJECT_ID")
+FCM_ENDPOINT = env("FCM_ENDPOINT")
 
 # The outgoing SMS provider used for login codes and notices (see backend/sms).
 SMS_PROVIDER = env("SMS_PROVIDER", "console")
@@ -203,6 +229,10 @@ SMS_TEMPLATE_CODES: dict[str, str] = {
     name: code for name, code in (("login_code", env("SMS_TEMPLATE_LOGIN_CODE")),) if code
 }
 SMS_PROVIDER_OPTIONS: dict[str, object] = {}
+# Provider webhooks (delivery reports, replies) must carry this token; empty refuses all.
+SMS_CALLBACK_TOKEN = env("SMS_CALLBACK_TOKEN", "") or ""
+SMS_CALLBACK_IPS = env_list("SMS_CALLBACK_IPS")
+SMS_SEGMENT_PRICE = env("SMS_SEGMENT_PRICE", "0.045")
 
 LOGGING = {
     "version": 1,

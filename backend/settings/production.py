@@ -30,7 +30,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        # socket_timeout None: redis-py 8 defaults to a 5 s read timeout, while channels-redis
+        # blocks on Redis for up to 5 s per receive, so idle sockets would die with 1011
+        # (channels_redis#422, redis-py#4091).
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "capacity": 1500, "expiry": 30},
     }
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -47,7 +50,9 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+PUSH_BACKEND = env("PUSH_BACKEND", "fcm")
 SMS_PROVIDER = env("SMS_PROVIDER", "aliyun")
+SMS_CALLBACK_TOKEN = required("SMS_CALLBACK_TOKEN")
 SMS_PROVIDER_OPTIONS = {
     "access_key_id": env("ALIYUN_ACCESS_KEY_ID"),
     "access_key_secret": env("ALIYUN_ACCESS_KEY_SECRET"),

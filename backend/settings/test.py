@@ -27,12 +27,19 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30, "prefix": f"asgi-{_WORKER}"},
+            "CONFIG": {
+                # See production.py: redis-py 8's 5 s read timeout kills idle sockets.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "capacity": 1500,
+                "expiry": 30,
+                "prefix": f"asgi-{_WORKER}",
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 SMS_PROVIDER = "memory"
+PUSH_BACKEND = "memory"
 REALTIME_VALIDATE_EVENTS = True
 
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

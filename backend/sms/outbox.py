@@ -14,9 +14,18 @@ def _memory() -> MemoryProvider:
     return provider
 
 
+def memory_provider() -> MemoryProvider:
+    """The in-process provider itself, for tests that script failures or build reports."""
+    return _memory()
+
+
 def sent_messages() -> list[OutboxMessage]:
     return list(_memory().outbox)
 
 
 def clear_outbox() -> None:
-    _memory().outbox.clear()
+    """Empty the outbox, and forget scripted failures; a no-op for other providers."""
+    provider = outgoing_provider()
+    if isinstance(provider, MemoryProvider):
+        provider.outbox.clear()
+        provider.clear_failures()

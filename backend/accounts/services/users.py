@@ -1,14 +1,16 @@
-"""Writes about people: accounts, devices, login bookkeeping."""
+"""Writes about people: accounts and app-login bookkeeping."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Device, User
-from .phones import normalize_cn_mobile
+from backend.accounts.models import User
+from backend.accounts.phones import normalize_cn_mobile
+from backend.audit.services import audit_record
+from backend.realtime.services import realtime_disconnect_user_on_commit
+
+from .tokens import tokens_revoke_all
 
 
 def user_ensure(
@@ -33,31 +35,26 @@ def user_ensure(
     return user, True
 
 
-@transaction.atomic
-def device_register(*, user: User, platform: str, token: str) -> tuple[Device, bool]:
-    """Register an app installation for push. A token moves to whoever registers it last
-    (a phone handed from one parent to another must not keep pushing to the first)."""
-    device, created = Device.objects.select_for_update().get_or_create(
-        token=token, defaults={"user": user, "platform": platform}
-    )
-    if not created:
-        device.user = user
-        device.platform = platform
-        device.last_seen_at = timezone.now()
-        device.save(update_fields=["user", "platform", "last_seen_at"])
-    user_mark_app_login(user=user)
-    return device, created
-
-
 def user_mark_app_login(*, user: User) -> None:
+    """Remember the first time a person used the app: until then delivery texts them."""
     if user.first_app_login_at is None:
-        User.objects.filter(pk=user.pk, first_app_login_at__isnull=True).update(
-            first_app_login_at=timezone.now()
-        )
-        user.first_app_login_at = timezone.now()
+        now = timezone.now()
+        User.objects.filter(pk=user.pk, first_app_login_at__isnull=True).update(first_app_login_at=now)
+        user.first_app_login_at = now
 
 
-def user_deactivate(*, user: User, actor: Any = None) -> None:
-    """Turn an account off. Open sockets are closed by the realtime gateway."""
+@transaction.atomic
+def user_deactivate(*, user: User, actor: User | None) -> None:
+    """Turn an account off: no new logins, every outstanding refresh token blacklisted
+    (access tokens stop at the next request, which checks is_active), open sockets closed
+    after commit, and an audit record."""
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
+    revoked = tokens_revoke_all(user=user)
+    audit_record(
+        action="account.deactivated",
+        actor=actor,
+        obj=user,
+        detail={"revoked_refresh_tokens": revoked},
+    )
+    realtime_disconnect_user_on_commit(int(user.pk))

@@ -18,6 +18,7 @@ from backend.schools.services import (
     org_admin_grant,
     org_create,
 )
+from backend.sms.services import sms_demo_accounts
 
 PASSWORD = "demo-pass-2026"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧"
@@ -30,7 +31,11 @@ RELATIONS = [
     Guardianship.Relation.PATERNAL_GRANDFATHER,
 ]
 
-FEMALE = {Guardianship.Relation.MOTHER, Guardianship.Relation.PATERNAL_GRANDMOTHER, Guardianship.Relation.MATERNAL_GRANDMOTHER}
+FEMALE = {
+    Guardianship.Relation.MOTHER,
+    Guardianship.Relation.PATERNAL_GRANDMOTHER,
+    Guardianship.Relation.MATERNAL_GRANDMOTHER,
+}
 
 
 def student_name(class_no: int, i: int) -> str:
@@ -82,4 +87,6 @@ class Command(BaseCommand):
                 # Guardians 01–20 of class (2) have the app; 21–30 never logged in (SMS only).
                 if class_no == 2 and i <= 20 and created:
                     device_register(user=guardian, platform="android", token=f"demo-fcm-token-{i:02d}")
+        # SMS: the 西工区 bureau account funds the school's account (idempotent).
+        sms_demo_accounts(school=school)
         self.stdout.write(self.style.SUCCESS("演示数据已就绪（密码 demo-pass-2026）"))

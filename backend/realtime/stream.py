@@ -1,0 +1,64 @@
+"""Per-socket delivery state: every event frame goes out in seq order, once, with no
+gaps, whether it arrives live from the channel layer or is replayed from the log.
+
+The consumer handles one message at a time (channels dispatches sequentially), so live
+events that arrive during a replay wait in the channel and are seen afterwards: those
+already replayed are dropped, and a hole (a live event the layer dropped) is filled
+from the database before the newer event is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Frame = dict[str, Any]
+# (after_seq, before_seq or None, limit) -> frames with after_seq < seq < before_seq, oldest first
+FetchFrames = Callable[[int, int | None, int], Awaitable[list[Frame]]]
+LatestSeq = Callable[[], Awaitable[int]]
+SendFrame = Callable[[Frame], Awaitable[None]]
+
+REPLAY_PAGE_SIZE = 500
+
+
+class EventStream:
+    def __init__(self, *, fetch: FetchFrames, latest_seq: LatestSeq, send: SendFrame) -> None:
+        self._fetch = fetch
+        self._latest_seq = latest_seq
+        self._send = send
+        # The seq of the last event frame sent on this socket; None until the first one
+        # (before a resume, live events are sent as they come).
+        self.last_seq: int | None = None
+
+    async def live(self, frame: Frame) -> None:
+        seq = int(frame["seq"])
+        if self.last_seq is not None:
+            if seq <= self.last_seq:
+                return  # already sent (replayed, or a duplicate)
+            if seq > self.last_seq + 1:
+                await self._replay(self.last_seq, before_seq=seq)
+        await self._emit(frame)
+
+    async def resume(self, after_seq: int) -> int:
+        """Replay everything after `after_seq` from the log, page by page; returns the
+        seq to announce in `resumed` (the client's new cursor)."""
+        # Read before the replay so an event committed meanwhile is never skipped.
+        latest = await self._latest_seq()
+        # The client's cursor rules from here; a cursor beyond the log (a restored
+        # database) is pulled back to what exists.
+        self.last_seq = min(after_seq, latest)
+        await self._replay(after_seq, before_seq=None)
+        return self.last_seq
+
+    async def _replay(self, after_seq: int, *, before_seq: int | None) -> None:
+        cursor = after_seq
+        while True:
+            frames = await self._fetch(cursor, before_seq, REPLAY_PAGE_SIZE)
+            for frame in frames:
+                await self._emit(frame)
+            if len(frames) < REPLAY_PAGE_SIZE:
+                return
+            cursor = int(frames[-1]["seq"])
+
+    async def _emit(self, frame: Frame) -> None:
+        await self._send(frame)
+        self.last_seq = int(frame["seq"])
