@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("backend.accounts.api.urls")),
     path("", include("backend.schools.api.urls")),
     path("", include("backend.realtime.api.urls")),
+    path("", include("backend.delivery.api.urls")),
+    path("", include("backend.files.api.urls")),
     path("", include("backend.sms.api.urls")),
 ]
 

@@ -48,6 +48,15 @@ def _clean_sms_outbox() -> Any:
     clear_outbox()
 
 
+@pytest.fixture(autouse=True)
+def _clean_push() -> Any:
+    from backend.delivery.push import reset_push_backend
+
+    reset_push_backend()
+    yield
+    reset_push_backend()
+
+
 @pytest.fixture
 def api() -> Any:
     from rest_framework.test import APIClient

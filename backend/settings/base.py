@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "backend.schools",
     "backend.realtime",
     "backend.sms",
+    "backend.delivery",
+    "backend.files",
     "backend.demo",
 ]
 
@@ -206,12 +208,19 @@ CELERY_TIMEZONE = TIME_ZONE
 # Longer than any countdown we schedule (quiet hours hold items up to ~10 h).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 CELERY_BEAT_SCHEDULE = {
+    # Release what quiet hours held; escalate unread items that need attention.
+    "delivery-tick": {"task": "backend.delivery.tasks.delivery_tick", "schedule": 60.0},
     # Submit queued texts, reconcile ambiguous ones, give up on reports after 72 h.
     "sms-sweep": {"task": "backend.sms.tasks.sms_sweep", "schedule": 60.0},
     # Blacklisted and outstanding refresh tokens past their expiry.
     "accounts-flush-expired-tokens": {
         "task": "backend.accounts.tasks.accounts_flush_expired_tokens",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # The daily summary for people who asked for digests instead of instant pushes.
+    "delivery-digests": {
+        "task": "backend.delivery.tasks.delivery_send_digests",
+        "schedule": crontab(hour=19, minute=30),
     },
 }
 
