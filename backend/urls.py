@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("backend.realtime.api.urls")),
     path("", include("backend.delivery.api.urls")),
     path("", include("backend.files.api.urls")),
+    path("", include("backend.notices.api.urls")),
     path("", include("backend.sms.api.urls")),
 ]
 

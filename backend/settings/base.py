@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "backend.sms",
     "backend.delivery",
     "backend.files",
+    "backend.notices",
     "backend.demo",
 ]
 
@@ -170,6 +171,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "NoticeStatusEnum": "backend.notices.models.Notice.Status",
         "SmsJobStatusEnum": "backend.sms.models.SmsJob.Status",
         "SmsMessageStatusEnum": "backend.sms.models.MessageState",
         "RosterImportStatusEnum": "backend.schools.models.RosterImport.Status",
@@ -212,6 +214,8 @@ CELERY_BEAT_SCHEDULE = {
     "delivery-tick": {"task": "backend.delivery.tasks.delivery_tick", "schedule": 60.0},
     # Submit queued texts, reconcile ambiguous ones, give up on reports after 72 h.
     "sms-sweep": {"task": "backend.sms.tasks.sms_sweep", "schedule": 60.0},
+    # Publish scheduled notices; resume a fan-out whose worker died.
+    "notices-publish-due": {"task": "backend.notices.tasks.notices_publish_due", "schedule": 60.0},
     # Blacklisted and outstanding refresh tokens past their expiry.
     "accounts-flush-expired-tokens": {
         "task": "backend.accounts.tasks.accounts_flush_expired_tokens",
