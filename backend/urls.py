@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("backend.files.api.urls")),
     path("", include("backend.notices.api.urls")),
     path("", include("backend.sms.api.urls")),
+    path("", include("backend.checkins.api.urls")),
 ]
 
 urlpatterns = [

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "backend.delivery",
     "backend.files",
     "backend.notices",
+    "backend.checkins",
     "backend.demo",
 ]
 
@@ -174,6 +175,7 @@ SPECTACULAR_SETTINGS = {
         "NoticeStatusEnum": "backend.notices.models.Notice.Status",
         "SmsJobStatusEnum": "backend.sms.models.SmsJob.Status",
         "SmsMessageStatusEnum": "backend.sms.models.MessageState",
+        "CheckinCampaignStatusEnum": "backend.checkins.models.CheckinCampaign.Status",
         "RosterImportStatusEnum": "backend.schools.models.RosterImport.Status",
     },
 }
@@ -216,6 +218,8 @@ CELERY_BEAT_SCHEDULE = {
     "sms-sweep": {"task": "backend.sms.tasks.sms_sweep", "schedule": 60.0},
     # Publish scheduled notices; resume a fan-out whose worker died.
     "notices-publish-due": {"task": "backend.notices.tasks.notices_publish_due", "schedule": 60.0},
+    # Remind students (and guardians) who have not checked in by the campaign's time.
+    "checkins-reminders": {"task": "backend.checkins.tasks.checkins_remind_due", "schedule": 60.0},
     # Blacklisted and outstanding refresh tokens past their expiry.
     "accounts-flush-expired-tokens": {
         "task": "backend.accounts.tasks.accounts_flush_expired_tokens",
