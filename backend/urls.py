@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("backend.notices.api.urls")),
     path("", include("backend.sms.api.urls")),
     path("", include("backend.checkins.api.urls")),
+    path("", include("backend.homework.api.urls")),
 ]
 
 urlpatterns = [

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "backend.files",
     "backend.notices",
     "backend.checkins",
+    "backend.homework",
     "backend.demo",
 ]
 
@@ -177,6 +178,8 @@ SPECTACULAR_SETTINGS = {
         "SmsMessageStatusEnum": "backend.sms.models.MessageState",
         "CheckinCampaignStatusEnum": "backend.checkins.models.CheckinCampaign.Status",
         "RosterImportStatusEnum": "backend.schools.models.RosterImport.Status",
+        "HomeworkWorkStatusEnum": "backend.homework.api.serializers.WORK_STATUSES",
+        "HomeworkSubmissionStatusEnum": "backend.homework.api.serializers.SUBMISSION_STATUSES",
     },
 }
 
