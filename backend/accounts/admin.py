@@ -8,6 +8,7 @@ their classes so the new person is in their scope."""
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from django import forms
@@ -16,11 +17,11 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from backend.accounts.models import Device, User
 from backend.accounts.phones import InvalidPhone, normalize_cn_mobile
-from backend.accounts.services import device_delete, user_deactivate, user_ensure
+from backend.accounts.services import device_delete, student_passwords_issue, user_deactivate, user_ensure
 from backend.schools.models import ClassMembership
 from backend.schools.selectors import classes_for_admin_site, users_administered
 from backend.schools.services import membership_set
@@ -126,7 +127,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("name", "phone", "student_number")
     filter_horizontal = ("groups", "user_permissions")
-    actions = ["deactivate_users"]
+    actions = ["deactivate_users", "issue_student_passwords"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         queryset: QuerySet[User] = super().get_queryset(request)
@@ -205,6 +206,22 @@ class UserAdmin(DjangoUserAdmin):
             user_deactivate(user=user, actor=request.user)  # type: ignore[arg-type]
             count += 1
         self.message_user(request, f"已停用 {count} 个账户", messages.SUCCESS)
+
+    @admin.action(description="生成学生初始密码（下载 CSV）", permissions=["change"])
+    def issue_student_passwords(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        students = list(queryset.filter(is_active=True, student_number__isnull=False))
+        if not students:
+            self.message_user(request, "所选账户中没有学生（需有学号）", messages.WARNING)
+            return None
+        issued = student_passwords_issue(students=students, actor=request.user)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="student-passwords.csv"'
+        response.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
+        writer = csv.writer(response)
+        writer.writerow(["学号", "姓名", "初始密码"])
+        for item in issued:
+            writer.writerow([item.student_number, item.name, item.password])
+        return response
 
 
 @admin.register(Device)
