@@ -18,6 +18,7 @@ from django.utils import timezone
 from backend.audit.services import audit_record
 from backend.conventions.errors import ApiError, not_found
 from backend.delivery.services import delivery_acknowledge, delivery_remind
+from backend.files.services import files_claim
 from backend.realtime.services import send_event_on_commit
 
 from . import fanout, tasks
@@ -68,6 +69,7 @@ def notice_create(
     bad content, a foreign target (unknown_ids), a past schedule or an empty audience."""
     attachments = list(attachment_ids or [])
     title, body = check_content(title=title, body=body, audience=audience, attachment_ids=attachments)
+    files_claim(ids=attachments, owner=author)
     now = timezone.now()
     if scheduled_at is not None and scheduled_at <= now:
         raise invalid("scheduled_at", "定时发送时间必须晚于当前时间", code="scheduled_in_past")

@@ -239,3 +239,29 @@ async def socket_for(user: Any) -> WebsocketCommunicator:
 async def next_frame(communicator: WebsocketCommunicator, seconds: float = 2) -> dict[str, Any]:
     frame: dict[str, Any] = json.loads(await communicator.receive_from(seconds))
     return frame
+
+
+@pytest.fixture
+def uploaded(settings, tmp_path):
+    """Files uploaded by `user` (as the app would through POST files/), returning ids."""
+    from django.core.files.base import ContentFile
+
+    from backend.files.models import File
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def make(user, count: int = 1) -> list[int]:
+        return [
+            File.objects.create(
+                owner=user,
+                kind="file",
+                content_type="application/pdf",
+                name=f"附件{i}.pdf",
+                size=9,
+                sha256="0" * 64,
+                blob=ContentFile(b"%PDF-1.4\n", name=f"a{i}.pdf"),
+            ).pk
+            for i in range(count)
+        ]
+
+    return make

@@ -139,14 +139,15 @@ def test_urgent_notice_is_audited(demo, class2, post_notice):
     assert pushed_tokens() == [f"demo-fcm-token-{i:02d}" for i in range(1, 21)]
 
 
-def test_school_admin_posts_to_a_grade_and_to_the_whole_school(demo, school, client_for):
+def test_school_admin_posts_to_a_grade_and_to_the_whole_school(demo, school, client_for, uploaded):
     grade = school.grades.get()
     admin = client_for(demo.admin)
+    files = uploaded(demo.admin, 2)
     base = {
         "title": "期末安排",
         "body": "全年级期末考试安排见附件。",
         "audience": "guardians",
-        "attachment_ids": [3, 4],
+        "attachment_ids": files,
     }
 
     by_grade = admin.post(
@@ -157,7 +158,11 @@ def test_school_admin_posts_to_a_grade_and_to_the_whole_school(demo, school, cli
     assert by_grade.status_code == 201, by_grade.json()
     assert (by_grade.json()["scope"], by_grade.json()["target_label"]) == ("grades", "三年级")
     assert by_grade.json()["stats"]["recipients"] == 60
-    assert by_grade.json()["attachment_ids"] == [3, 4]
+    assert by_grade.json()["attachment_ids"] == files
+    attachments = by_grade.json()["attachments"]
+    assert [a["id"] for a in attachments] == files
+    assert attachments[0]["name"] == "附件0.pdf"
+    assert attachments[0]["url"].startswith("/api/v1/files/download/")
     assert whole.status_code == 201
     assert (whole.json()["scope"], whole.json()["target_label"]) == ("school", "洛阳市西工区示范小学")
     assert whole.json()["stats"]["recipients"] == 60
@@ -297,3 +302,23 @@ def test_deactivated_accounts_are_not_addressed(demo, class2, guardians2, post_n
     assert response.json()["stats"]["recipients"] == 29
     assert not NoticeReceipt.objects.filter(recipient=guardians2[29]).exists()
     assert guardians2[29].phone not in texted_phones()
+
+
+def test_someone_elses_attachment_is_refused_and_nothing_written(demo, class2, client_for, uploaded):
+    from backend.notices.models import Notice
+
+    not_mine = uploaded(demo.head1)
+    response = client_for(demo.head2).post(
+        "/api/v1/notices/",
+        {
+            "title": "春游",
+            "body": "见附件",
+            "class_ids": [class2.pk],
+            "audience": "guardians",
+            "attachment_ids": not_mine,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_attachments"
+    assert Notice.objects.count() == 0

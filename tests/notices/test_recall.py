@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_recipients_see_a_recalled_notice_without_its_content(
-    demo, class2, guardians2, post_notice, client_for
+    demo, class2, guardians2, post_notice, client_for, uploaded
 ):
-    notice_id = post_notice(demo.head2, [class2.pk], attachment_ids=[7]).json()["id"]
+    notice_id = post_notice(demo.head2, [class2.pk], attachment_ids=uploaded(demo.head2)).json()["id"]
 
     response = client_for(demo.head2).post(f"/api/v1/notices/{notice_id}/recall/")
 
@@ -27,10 +27,11 @@ def test_recipients_see_a_recalled_notice_without_its_content(
     assert response.json()["title"] == "春游通知"  # the author still sees what was recalled
     parent = client_for(guardians2[0])
     seen = parent.get(f"/api/v1/notices/{notice_id}/").json()
-    assert (seen["recalled"], seen["title"], seen["body"], seen["attachment_ids"]) == (
+    assert (seen["recalled"], seen["title"], seen["body"], seen["attachment_ids"], seen["attachments"]) == (
         True,
         "该通知已撤回",
         "",
+        [],
         [],
     )
     listed = parent.get("/api/v1/notices/").json()["results"][0]

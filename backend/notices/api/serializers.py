@@ -6,10 +6,20 @@ from typing import Any
 
 from rest_framework import serializers
 
+from backend.files.selectors import file_payloads
 from backend.notices.models import Notice, NoticeReceipt
 from backend.notices.selectors import ReceiptDelivery
 
 RECALLED_TITLE = "该通知已撤回"
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
 
 
 class NoticeCreateInput(serializers.Serializer):
@@ -70,6 +80,7 @@ class NoticeOutput(serializers.Serializer):
     title = serializers.CharField(help_text="撤回后接收人看到“该通知已撤回”")
     body = serializers.CharField(help_text="撤回后对接收人为空")
     attachment_ids = serializers.ListField(child=serializers.IntegerField())
+    attachments = AttachmentOutput(many=True, help_text="附件（签名下载地址 1 小时内有效）；撤回后为空")
     audience = serializers.CharField()
     require_confirmation = serializers.BooleanField()
     urgent = serializers.BooleanField()
@@ -96,16 +107,30 @@ class NoticePageOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="下一页地址；没有更多时为 null")
 
 
-def notice_data(notice: Notice, *, receipt: NoticeReceipt | None, manages: bool) -> dict[str, Any]:
+def notice_files(notices: list[Notice]) -> dict[int, dict[str, Any]]:
+    """Attachments of a page of notices, with signed URLs, in one query."""
+    return file_payloads(ids=[i for n in notices for i in n.attachment_ids])
+
+
+def notice_data(
+    notice: Notice,
+    *,
+    receipt: NoticeReceipt | None,
+    manages: bool,
+    files: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The notice as the caller sees it: a recalled notice shows recipients no title,
     body or attachments; stats only for those who manage it."""
     recalled = notice.status == Notice.Status.RECALLED
     hide = recalled and not manages
+    if files is None:
+        files = notice_files([notice])
     return {
         "id": notice.pk,
         "title": RECALLED_TITLE if hide else notice.title,
         "body": "" if hide else notice.body,
         "attachment_ids": [] if hide else list(notice.attachment_ids),
+        "attachments": [] if hide else [files[i] for i in notice.attachment_ids if i in files],
         "audience": notice.audience,
         "require_confirmation": notice.require_confirmation,
         "urgent": notice.urgent,

@@ -44,6 +44,7 @@ from .serializers import (
     ReminderOutput,
     UnreadCountOutput,
     notice_data,
+    notice_files,
     receipt_row,
 )
 
@@ -79,10 +80,12 @@ class NoticeCollectionView(APIView):
         paginator = IdCursorPagination()
         if box == "sent":
             notices = paginator.paginate_queryset(notices_sent(user=request.user), request, view=self) or []
-            rows = [notice_data(n, receipt=None, manages=True) for n in notices]
+            files = notice_files(list(notices))
+            rows = [notice_data(n, receipt=None, manages=True, files=files) for n in notices]
         elif box == "inbox":
             receipts = paginator.paginate_queryset(notices_inbox(user=request.user), request, view=self) or []
-            rows = [notice_data(r.notice, receipt=r, manages=False) for r in receipts]
+            files = notice_files([r.notice for r in receipts])
+            rows = [notice_data(r.notice, receipt=r, manages=False, files=files) for r in receipts]
         else:
             raise ApiError("invalid_box", "box 只能是 inbox 或 sent")
         return paginator.get_paginated_response(NoticeOutput(rows, many=True).data)
