@@ -177,7 +177,9 @@ def _notify(notice: Notice, people: dict[int, _Person]) -> None:
         list(people),
         created_event(notice),
         urgency="urgent" if notice.urgent else "normal",
-        school_id=notice.school_id,
+        # A bureau's notice has no single school: the bureau's own org gives the quiet
+        # hours and its SMS account pays for families without the app.
+        school_id=notice.school_id or notice.org_id,
         push=push,
         sms=sms,
         # Unread (and, when asked for, unconfirmed) notices escalate until read/confirmed.

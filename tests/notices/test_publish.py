@@ -322,3 +322,24 @@ def test_someone_elses_attachment_is_refused_and_nothing_written(demo, class2, c
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "unknown_attachments"
     assert Notice.objects.count() == 0
+
+
+def test_bureau_notice_reaches_families_without_the_app_by_sms_on_the_bureau_account(demo, client_for):
+    from backend.sms.models import SmsAccount
+    from backend.sms.outbox import sent_messages
+
+    county = demo.bureau.org_roles.get().org
+    bureau_account = SmsAccount.objects.get(org=county, owner__isnull=True)
+    before = bureau_account.available
+    response = client_for(demo.bureau).post(
+        "/api/v1/notices/",
+        {"title": "寒假安全提醒", "body": "请注意防火防寒。", "org_id": county.pk, "audience": "guardians"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    texted = {m.phone for m in sent_messages()}
+    # 三年级(1)班's 30 families never installed the app; (2)班's 21–30 neither.
+    expected = {f"137000000{i:02d}" for i in range(1, 31)} | {f"139000000{i:02d}" for i in range(21, 31)}
+    assert texted == expected
+    bureau_account.refresh_from_db()
+    assert bureau_account.available < before
