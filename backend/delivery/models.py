@@ -114,7 +114,6 @@ class PushAttempt(models.Model):
     step = models.PositiveSmallIntegerField(default=0)
     outcome = models.CharField(max_length=16, default="pending")
     attempts = models.PositiveSmallIntegerField(default=0)
-    message_id = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

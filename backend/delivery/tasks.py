@@ -52,7 +52,7 @@ def delivery_push_retry(attempt_ids: list[int]) -> int:
                 row.push_state = PushState.SENT
                 if "push" not in row.channels:
                     row.channels = [*row.channels, "push"]
-            Delivery.objects.bulk_update(reached, ["push_state", "channels"])
+            processing.save_grouped(Delivery, reached, ["push_state", "channels"])
     return len(attempts)
 
 

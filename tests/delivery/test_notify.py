@@ -267,3 +267,41 @@ def test_queries_grow_per_batch_not_per_recipient(django_assert_max_num_queries,
     repeated = Counter(q["sql"] for q in large.captured_queries).most_common(1)[0][1]
     assert repeated < 50
     assert len(texted()) == 550
+
+
+@time_machine.travel(DAYTIME, tick=False)
+def test_five_thousand_app_users_cost_batches_not_recipients(django_assert_max_num_queries, demo, school):
+    """50 vs 5,000 offline app users, one push each: statements grow with batches of
+    1,000 deliveries (and the database's parameter limit), never per recipient."""
+    from collections import Counter
+
+    from django.utils import timezone
+
+    from backend.accounts.models import User
+
+    now = timezone.now()
+    users = User.objects.bulk_create(
+        [User(phone=f"1350{i:07d}", name=f"家长{i}", first_app_login_at=now) for i in range(5000)]
+    )
+    Device.objects.bulk_create(
+        [Device(user=u, platform="android", token=f"bench-token-{u.pk}") for u in users]
+    )
+
+    def tell_by_push(recipients, source_id):
+        with transaction.atomic():
+            notify(
+                recipients,
+                event(source_id),
+                school_id=school.pk,
+                push=PushContent(title="通知", body="春游通知", data={"item_id": str(source_id)}),
+            )
+
+    with django_assert_max_num_queries(60) as small:
+        tell_by_push(users[:50], 21)
+    with django_assert_max_num_queries(400) as large:
+        tell_by_push(users, 22)
+    growth = len(large.captured_queries) - len(small.captured_queries)
+    assert growth < 4950 / 20, f"{growth} more queries for 4,950 more recipients"
+    assert Counter(q["sql"] for q in large.captured_queries).most_common(1)[0][1] < 100
+    assert len(pushed_tokens()) == 5050
+    assert UserEvent.objects.filter(type=ITEM, user_id__in=[u.pk for u in users]).count() == 5050
