@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("backend.sms.api.urls")),
     path("", include("backend.checkins.api.urls")),
     path("", include("backend.homework.api.urls")),
+    path("", include("backend.messaging.api.urls")),
 ]
 
 urlpatterns = [

@@ -134,3 +134,26 @@ def receipt_deliveries(*, notice: Notice, receipts: Sequence[NoticeReceipt]) -> 
         state = states.get(uid)
         result[uid] = ReceiptDelivery(list(state.channels) if state else [], sms.get(uid))
     return result
+
+
+@dataclass(frozen=True)
+class NoticeOrigin:
+    """Who sent a notice and to where: enough for another app (messaging) to route a
+    parent's SMS reply to the author's chat without reading Notice rows itself."""
+
+    notice_id: int
+    author_id: int | None
+    school_id: int | None
+    class_ids: list[int]
+
+
+def notice_origin(*, notice_id: int) -> NoticeOrigin | None:
+    row = Notice.objects.filter(pk=notice_id).values("pk", "author_id", "school_id", "class_ids").first()
+    if row is None:
+        return None
+    return NoticeOrigin(
+        notice_id=row["pk"],
+        author_id=row["author_id"],
+        school_id=row["school_id"],
+        class_ids=[int(c) for c in row["class_ids"] or []],
+    )

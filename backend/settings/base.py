@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "backend.notices",
     "backend.checkins",
     "backend.homework",
+    "backend.messaging",
     "backend.demo",
 ]
 
@@ -223,6 +224,14 @@ CELERY_BEAT_SCHEDULE = {
     "notices-publish-due": {"task": "backend.notices.tasks.notices_publish_due", "schedule": 60.0},
     # Remind students (and guardians) who have not checked in by the campaign's time.
     "checkins-reminders": {"task": "backend.checkins.tasks.checkins_remind_due", "schedule": 60.0},
+    # Teachers get one push when office hours start for guardians' messages left unread.
+    "messaging-office-hours": {
+        "task": "backend.messaging.tasks.messaging_release_office_hours",
+        "schedule": 60.0,
+    },
+        "task": "backend.stats.tasks.stats_compute_recent",
+        "schedule": crontab(minute=7),
+    },
     # Blacklisted and outstanding refresh tokens past their expiry.
     "accounts-flush-expired-tokens": {
         "task": "backend.accounts.tasks.accounts_flush_expired_tokens",

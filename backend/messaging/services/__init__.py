@@ -1,0 +1,29 @@
+"""Writes of messaging: conversations, messages, moderation, office hours."""
+
+from .conversations import (
+    conversation_close,
+    conversation_mark_read,
+    conversation_mute_member,
+    conversation_open_direct,
+    conversation_open_discussion,
+    conversation_pin,
+)
+from .messages import message_delete, message_send
+from .moderation import report_create, report_resolve, school_words_set
+from .office_hours import office_hours_release_due, office_hours_set
+
+__all__ = [
+    "conversation_close",
+    "conversation_mark_read",
+    "conversation_mute_member",
+    "conversation_open_direct",
+    "conversation_open_discussion",
+    "conversation_pin",
+    "message_delete",
+    "message_send",
+    "office_hours_release_due",
+    "office_hours_set",
+    "report_create",
+    "report_resolve",
+    "school_words_set",
+]
