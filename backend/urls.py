@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("backend.checkins.api.urls")),
     path("", include("backend.homework.api.urls")),
     path("", include("backend.messaging.api.urls")),
+    path("", include("backend.privacy.api.urls")),
 ]
 
 urlpatterns = [

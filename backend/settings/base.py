@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "backend.checkins",
     "backend.homework",
     "backend.messaging",
+    "backend.privacy",
     "backend.demo",
 ]
 
@@ -179,6 +180,7 @@ SPECTACULAR_SETTINGS = {
         "SmsMessageStatusEnum": "backend.sms.models.MessageState",
         "CheckinCampaignStatusEnum": "backend.checkins.models.CheckinCampaign.Status",
         "RosterImportStatusEnum": "backend.schools.models.RosterImport.Status",
+        "PrivacyRequestStatusEnum": "backend.privacy.models.RequestStatus",
         "HomeworkWorkStatusEnum": "backend.homework.api.serializers.WORK_STATUSES",
         "HomeworkSubmissionStatusEnum": "backend.homework.api.serializers.SUBMISSION_STATUSES",
     },
@@ -251,6 +253,9 @@ FCM_PROJECT_ID = env("FCM_PROJECT_ID")
 FCM_ENDPOINT = env("FCM_ENDPOINT")
 
 # The outgoing SMS provider used for login codes and notices (see backend/sms).
+# PIPL art. 28/31: a student's data is processed only after a guardian's consent.
+PRIVACY_ENFORCE_CONSENT = True
+
 SMS_PROVIDER = env("SMS_PROVIDER", "console")
 SMS_SIGN_NAME = env("SMS_SIGN_NAME", "【家校通】") or "【家校通】"
 # Provider template codes per platform template name (Aliyun "SMS_…" codes), e.g. from env.

@@ -38,6 +38,9 @@ if REDIS_URL:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
+# Consent for minors' data is enforced in production and the demo; the privacy tests turn
+# it on themselves, the other apps' tests exercise their own rules without it.
+PRIVACY_ENFORCE_CONSENT = False
 SMS_PROVIDER = "memory"
 PUSH_BACKEND = "memory"
 REALTIME_VALIDATE_EVENTS = True

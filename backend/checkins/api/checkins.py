@@ -29,6 +29,8 @@ from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination
 from backend.conventions.scope import get_in_scope
+from backend.privacy.selectors import privacy_hide_withdrawn
+from backend.privacy.services import privacy_audit_read
 
 from .campaigns import TAGS, load_campaign, require_class_visibility, visible_campaign
 from .serializers import (
@@ -82,7 +84,7 @@ class CampaignCheckinsView(APIView):
         scope = request.query_params.get("scope") or "private"
         if scope == "class":
             require_class_visibility(campaign)
-            queryset = campaign_class_checkins(campaign=campaign, access=access)
+            queryset = privacy_hide_withdrawn(campaign_class_checkins(campaign=campaign, access=access))
         elif scope == "private":
             queryset = campaign_checkins(campaign=campaign, access=access)
         else:
@@ -101,6 +103,14 @@ class CampaignCheckinsView(APIView):
                 checkins_with_feedback(queryset, user=request.user), request, view=self
             )
             or []
+        )
+        privacy_audit_read(
+            actor=request.user,
+            student_ids=[c.student_id for c in page],
+            what="checkins",
+            request=request,
+            class_ids={c.school_class_id for c in page},
+            staff=access.is_staff,
         )
         full_ids: set[int] | None = None
         aliases = None

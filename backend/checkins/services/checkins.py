@@ -26,6 +26,7 @@ from backend.checkins.selectors import campaign_student_class, guardian_link, sc
 from backend.checkins.tasks import checkins_announce
 from backend.conventions.errors import ApiError
 from backend.files.services import files_claim
+from backend.privacy.services import privacy_require_consent
 from backend.schools.selectors import guardian_display_name
 
 # Attachment kinds (backend.files) → the content type they satisfy.
@@ -87,6 +88,7 @@ def checkin_submit(
     content_required, unknown_attachments, attachment_type_not_allowed,
     too_many_attachments. Nothing is written on error.
     Constant queries whatever the class or campaign size; no shared row is updated."""
+    privacy_require_consent(student_id=student_id)
     now = now or timezone.now()
     text = text.strip()
     attachment_ids = list(dict.fromkeys(attachment_ids or []))

@@ -29,6 +29,7 @@ from backend.homework.services import (
     assignment_remind,
     assignment_update,
 )
+from backend.privacy.selectors import privacy_hide_withdrawn
 
 from .presenting import assignment_rows, excellent_rows
 from .serializers import AssignmentOutput, AssignmentRemindOutput, ExcellentWorkOutput
@@ -280,7 +281,7 @@ class AssignmentExcellentView(APIView):
             mine = {c for s in viewer.students_in(classes) for c in s.class_ids}
             classes = sorted((mine | viewer.taught_class_ids) & set(classes))
         rows = excellent_rows(
-            list(excellent_submissions(assignment=assignment, class_ids=classes)),
+            list(privacy_hide_withdrawn(excellent_submissions(assignment=assignment, class_ids=classes))),
             names_public=school.allow_names_public,
             viewer=viewer,
         )

@@ -25,6 +25,7 @@ from backend.homework.selectors import (
     viewer_get,
 )
 from backend.homework.services import feedback_give, submission_create
+from backend.privacy.services import privacy_audit_read
 
 from .assignments import TAG, visible_assignment
 from .presenting import roster_rows, submission_detail
@@ -99,6 +100,14 @@ class SubmissionCollectionView(APIView):
         roster = assignment_roster(assignment=assignment, class_ids=taught, student_ids=own, state=state)
         paginator = RosterPagination()
         page = paginator.paginate_queryset(roster, request, view=self) or []
+        privacy_audit_read(
+            actor=request.user,
+            student_ids=[m.user_id for m in page],
+            what="homework_submissions",
+            request=request,
+            class_ids={m.school_class_id for m in page},
+            staff=bool(taught),
+        )
         return paginator.get_paginated_response(
             AssignmentRosterRowOutput(roster_rows(page, assignment), many=True).data
         )

@@ -24,6 +24,7 @@ from backend.homework.selectors import (
     current_submission,
     submission_by_client_id,
 )
+from backend.privacy.services import privacy_require_consent
 from backend.schools.models import ClassMembership
 from backend.schools.selectors import class_members
 
@@ -84,6 +85,7 @@ def submission_create(
     allows resubmission or the teacher asked for one); work after the due time is
     marked late; nothing is accepted once the assignment is closed. Tells the class's
     teachers (realtime event only: a push per submission would be noise)."""
+    privacy_require_consent(student_id=student_id)
     fingerprint = _fingerprint(
         assignment_id=assignment.pk, student_id=student_id, text=text, attachment_ids=attachment_ids
     )

@@ -13,6 +13,7 @@ from backend.accounts.phones import mask_phone
 from backend.conventions.errors import ApiError
 from backend.conventions.pagination import IdCursorPagination
 from backend.conventions.scope import get_in_scope
+from backend.privacy.services import privacy_audit_read
 from backend.schools.models import ClassMembership
 from backend.schools.selectors import (
     class_memberships,
@@ -105,6 +106,14 @@ class ClassMembersView(APIView):
         )
         members: list[ClassMembership] = list(page or [])
         student_ids = [m.user_id for m in members if m.role == ClassMembership.Role.STUDENT]
+        privacy_audit_read(
+            actor=request.user,
+            student_ids=student_ids,
+            what="class_members",
+            request=request,
+            class_ids=[school_class.pk],
+            staff=staff,
+        )
         guardians: dict[int, list[dict[str, Any]]] = {}
         for link in guardianships_of_students(student_ids=student_ids).select_related("student"):
             guardians.setdefault(link.student_id, []).append(

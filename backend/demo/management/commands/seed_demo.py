@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from backend.accounts.services import device_register, user_ensure
+from backend.privacy.services import privacy_demo_consents
 from backend.schools.models import ClassMembership, Guardianship, Org, OrgAdmin
 from backend.schools.services import (
     class_get_or_create,
@@ -89,4 +90,6 @@ class Command(BaseCommand):
                     device_register(user=guardian, platform="android", token=f"demo-fcm-token-{i:02d}")
         # SMS: the 西工区 bureau account funds the school's account (idempotent).
         sms_demo_accounts(school=school)
+        # The demo families have consented to the processing of their children's data.
+        privacy_demo_consents()
         self.stdout.write(self.style.SUCCESS("演示数据已就绪（密码 demo-pass-2026）"))
