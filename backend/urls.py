@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("backend.homework.api.urls")),
     path("", include("backend.messaging.api.urls")),
     path("", include("backend.privacy.api.urls")),
+    path("", include("backend.stats.api.urls")),
 ]
 
 urlpatterns = [

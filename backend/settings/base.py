@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "backend.homework",
     "backend.messaging",
     "backend.privacy",
+    "backend.stats",
     "backend.demo",
 ]
 
@@ -231,6 +232,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backend.messaging.tasks.messaging_release_office_hours",
         "schedule": 60.0,
     },
+    # Usage scores (seed 003): rescore last week and this week every hour.
+    "stats-compute-recent": {
         "task": "backend.stats.tasks.stats_compute_recent",
         "schedule": crontab(minute=7),
     },

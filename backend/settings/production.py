@@ -33,7 +33,13 @@ CHANNEL_LAYERS = {
         # socket_timeout None: redis-py 8 defaults to a 5 s read timeout, while channels-redis
         # blocks on Redis for up to 5 s per receive, so idle sockets would die with 1011
         # (channels_redis#422, redis-py#4091).
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "capacity": 1500, "expiry": 30},
+        # max_connections: the pool is shared by every socket's receive loop and by fan-out
+        # publishing; redis-py's default of 100 ran dry under load in bench/ (lost frames).
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 1000}],
+            "capacity": 1500,
+            "expiry": 30,
+        },
     }
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -13,7 +13,16 @@ from django.db.models import Count, Q, QuerySet, Sum
 from backend.schools.selectors import admin_scope_q, is_school_admin_of
 
 from .catalog import PLATFORM_TEMPLATES, PlatformTemplate
-from .models import Billing, LedgerEntry, MessageState, SmsAccount, SmsJob, SmsMessage, SmsReply
+from .models import (
+    Billing,
+    LedgerEntry,
+    MessageState,
+    SmsAccount,
+    SmsJob,
+    SmsMessage,
+    SmsReply,
+    SmsUnsubscribe,
+)
 
 PENDING_STATES = frozenset(
     {MessageState.QUEUED, MessageState.SUBMITTING, MessageState.DEFERRED, MessageState.AMBIGUOUS}
@@ -183,3 +192,55 @@ def reserved_segments_of_messages(*, account_id: int) -> int:
         s=Sum("segments")
     )["s"]
     return int(total or 0)
+
+
+# --- Reach and usage for reports (backend.stats) ----------------------------------------
+
+
+def sms_reach_by_user(*, user_ids: Iterable[int]) -> dict[int, str]:
+    """Per user whose texts are in trouble: "unsubscribed" (their number replied T/退订),
+    "stale_number" (the last two texts failed), "sms_failing" (the last one failed).
+    Users whose texts go through, or who were never texted, are absent."""
+    wanted = sorted(set(user_ids))
+    out: dict[int, str] = {}
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        recent: dict[int, list[str]] = {}
+        phones: dict[int, str] = {}
+        for user_id, state, phone in (
+            SmsMessage.objects.filter(user_id__in=chunk)
+            .exclude(state__in=PENDING_STATES)
+            .order_by("user_id", "-id")
+            .values_list("user_id", "state", "phone")
+        ):
+            recent.setdefault(user_id, []).append(state)
+            phones.setdefault(user_id, phone)
+        unsubscribed = set(
+            SmsUnsubscribe.objects.filter(phone__in=phones.values()).values_list("phone", flat=True)
+        )
+        for user_id, states in recent.items():
+            if phones[user_id] in unsubscribed:
+                out[user_id] = "unsubscribed"
+            elif states[:2] == [MessageState.FAILED, MessageState.FAILED]:
+                out[user_id] = "stale_number"
+            elif states[0] == MessageState.FAILED:
+                out[user_id] = "sms_failing"
+    return out
+
+
+def sms_usage_by_org(*, org_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+    """Per org: (segments charged in [start, end) on its accounts and its teachers'
+    allowances, the org account's current balance). Two queries."""
+    ids = list(org_ids)
+    spent = dict(
+        SmsMessage.objects.filter(
+            account__org_id__in=ids, billing=Billing.CHARGED, queued_at__gte=start, queued_at__lt=end
+        )
+        .values("account__org_id")
+        .annotate(n=Sum("segments"))
+        .values_list("account__org_id", "n")
+    )
+    balances = dict(
+        SmsAccount.objects.filter(org_id__in=ids, owner__isnull=True).values_list("org_id", "balance")
+    )
+    return {org_id: (int(spent.get(org_id) or 0), int(balances.get(org_id) or 0)) for org_id in ids}
