@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/jiaxiao
 REDIS ?= redis://127.0.0.1:6379/0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run serve migrate seed test test-services lint docs docs-check ci clean bench reliability
+.PHONY: install run serve migrate seed test test-services lint docs docs-check docs-examples ci clean bench reliability
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,12 +47,23 @@ test-services: install
 # The API reference for the app teams, generated from the code (mobile_api_docs/).
 docs: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file mobile_api_docs/openapi.yaml
+	$(BIN)/python -m tools.asyncapi
 
 # Fails when mobile_api_docs/openapi.yaml is not what the code generates.
 docs-check: install
 	@tmp=$$(mktemp); $(BIN)/python manage.py spectacular --validate --fail-on-warn --file $$tmp && \
 	  if diff -u mobile_api_docs/openapi.yaml $$tmp > $$tmp.diff; then echo "mobile_api_docs/openapi.yaml is current"; \
 	  else head -40 $$tmp.diff; echo "mobile_api_docs/openapi.yaml is stale: run 'make docs'"; exit 1; fi
+	$(BIN)/python -m tools.asyncapi --check
+
+# Runs mobile_api_docs/examples/quickstart.{sh,py} against a live server (temp SQLite, daphne on a free port).
+docs-examples: install
+	BIN=$(BIN) bash tools/run_examples.sh
+
+# tests/reliability with its long runs (fuzzing every operation as four roles at 100
+# examples each, 10,000 WebSocket frames) against PostgreSQL and Redis; CI runs the bounded part.
+reliability: install
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) RELIABILITY_FULL=1 $(BIN)/pytest tests/reliability -p no:xdist -q
 
 lint: install
 	$(BIN)/ruff check .
@@ -62,6 +73,13 @@ lint: install
 	$(BIN)/lint-imports
 
 ci: test test-services lint docs-check
+
+# Benchmarks against bare baselines (bench/README.md); PostgreSQL + Redis on loopback.
+# `make bench QUICK=1` is the short version (under 2 minutes).
+bench: install
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jiaxiao_bench} \
+	  REDIS_URL=$${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14} \
+	  $(BIN)/python -m bench.run $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,18 @@ def _clean_push() -> Any:
     reset_push_backend()
 
 
+@pytest.fixture(autouse=True)
+def _event_registry() -> Any:
+    """Event types a test registers for itself do not outlive it: the docs checks compare
+    the registry with what the product emits and documents."""
+    from backend.realtime import registry
+
+    saved = dict(registry._registry)
+    yield
+    registry._registry.clear()
+    registry._registry.update(saved)
+
+
 @pytest.fixture
 def api() -> Any:
     from rest_framework.test import APIClient

@@ -36,18 +36,23 @@ from backend.sms.outbox import sent_messages
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The delivery pipeline is tested with an event of its own, not another app's.
-ITEM = "delivery_test.item_created"
-register_event(
-    ITEM,
-    schema={
-        "type": "object",
-        "required": ["item_id", "title"],
-        "properties": {"item_id": {"type": "integer"}, "title": {"type": "string"}},
-        "additionalProperties": False,
-    },
-    description="An item for the delivery tests.",
-    audience="test recipients",
-)
+ITEM = "test.delivery_item_created"
+
+
+@pytest.fixture(autouse=True)
+def _item_event():
+    register_event(
+        ITEM,
+        schema={
+            "type": "object",
+            "required": ["item_id", "title"],
+            "properties": {"item_id": {"type": "integer"}, "title": {"type": "string"}},
+            "additionalProperties": False,
+        },
+        description="An item for the delivery tests.",
+        audience="test recipients",
+    )
+
 
 DAYTIME = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 NIGHT = datetime(2026, 11, 23, 22, 30, tzinfo=SHANGHAI)
