@@ -1,0 +1,1 @@
+"""Benchmarks: the real workloads measured against bare baselines (see README.md)."""

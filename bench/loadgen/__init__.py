@@ -1,0 +1,1 @@
+"""Load generators and bare baselines, each run as its own process on loopback."""
