@@ -7,6 +7,7 @@ from .conversations import (
     ConversationCollectionView,
     ConversationDetailView,
     MuteView,
+    NotificationsView,
     PinView,
     ReadView,
 )
@@ -27,6 +28,11 @@ urlpatterns: list[URLPattern] = [
     path("conversations/<str:conversation_id>/close/", CloseView.as_view(), name="conversation-close"),
     path("conversations/<str:conversation_id>/pin/", PinView.as_view(), name="conversation-pin"),
     path("conversations/<str:conversation_id>/mutes/", MuteView.as_view(), name="conversation-mutes"),
+    path(
+        "conversations/<str:conversation_id>/notifications/",
+        NotificationsView.as_view(),
+        name="conversation-notifications",
+    ),
     path("messages/<str:message_id>/", MessageDetailView.as_view(), name="message-detail"),
     path("messages/<str:message_id>/reports/", ReportCreateView.as_view(), name="message-reports"),
     path("moderation/reports/", ReportQueueView.as_view(), name="moderation-reports"),

@@ -10,12 +10,14 @@ from .conversations import (
 )
 from .messages import message_delete, message_send
 from .moderation import report_create, report_resolve, school_words_set
+from .notifications import conversation_notifications_set
 from .office_hours import office_hours_release_due, office_hours_set
 
 __all__ = [
     "conversation_close",
     "conversation_mark_read",
     "conversation_mute_member",
+    "conversation_notifications_set",
     "conversation_open_direct",
     "conversation_open_discussion",
     "conversation_pin",
