@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -28,3 +29,24 @@ class IdCursorPagination(CursorPagination):
                 "next": {"type": "string", "nullable": True, "format": "uri"},
             },
         }
+
+
+_pages: dict[type[serializers.Serializer], type[serializers.Serializer]] = {}
+
+
+def page_of(item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of one cursor page of `item` rows, for views that paginate by hand
+    (APIView): {"results": [item, …], "next": url or null}."""
+    page = _pages.get(item)
+    if page is None:
+        name = item.__name__.removesuffix("Serializer").removesuffix("Output")
+        page = type(
+            f"{name}PageOutput",
+            (serializers.Serializer,),
+            {
+                "results": item(many=True),
+                "next": serializers.URLField(allow_null=True, help_text="下一页地址；没有更多时为 null"),
+            },
+        )
+        _pages[item] = page
+    return page()

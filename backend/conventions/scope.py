@@ -10,15 +10,26 @@ from .errors import ApiError, not_found
 
 M = TypeVar("M", bound=Model)
 
+# Primary keys are 64-bit: a larger number cannot name anything (and SQLite would raise).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """An object id from a path or query parameter, or None when it cannot be one."""
+    try:
+        key = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return key if 1 <= key <= MAX_ID else None
+
 
 def get_in_scope(queryset: QuerySet[M], pk: object, message: str = "对象不存在") -> M:
     """Fetch `pk` from an already-scoped queryset or raise a 404 ApiError.
 
     Non-integer ids are treated as missing rather than as a server error."""
-    try:
-        key = int(str(pk))
-    except (TypeError, ValueError):
-        raise not_found(message) from None
+    key = parse_id(pk)
+    if key is None:
+        raise not_found(message)
     obj = queryset.filter(pk=key).first()
     if obj is None:
         raise not_found(message)
@@ -29,7 +40,7 @@ def ids_in_scope(queryset: QuerySet[M], ids: list[int], field: str = "ids") -> l
     """Resolve a list of ids against a scoped queryset; any foreign or unknown id fails
     the whole request (nothing half-applies)."""
     wanted = list(dict.fromkeys(ids))
-    found = {obj.pk: obj for obj in queryset.filter(pk__in=wanted)}
+    found = {obj.pk: obj for obj in queryset.filter(pk__in=[i for i in wanted if 1 <= i <= MAX_ID])}
     missing = [i for i in wanted if i not in found]
     if missing:
         raise ApiError(

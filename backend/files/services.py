@@ -9,6 +9,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 
 from backend.conventions.errors import ApiError
+from backend.conventions.scope import MAX_ID
 
 from .kinds import ALLOWED, matches_magic
 from .models import File
@@ -57,7 +58,9 @@ def files_claim(*, ids: Iterable[int], owner: Any, allowed_kinds: set[str] | Non
     wanted = list(dict.fromkeys(int(i) for i in ids))
     if len(wanted) > MAX_ATTACHMENTS:
         raise ApiError("too_many_attachments", f"附件最多 {MAX_ATTACHMENTS} 个")
-    files = {f.pk: f for f in File.objects.filter(pk__in=wanted, owner=owner)}
+    files = {
+        f.pk: f for f in File.objects.filter(pk__in=[i for i in wanted if 1 <= i <= MAX_ID], owner=owner)
+    }
     missing = [i for i in wanted if i not in files]
     if missing:
         raise ApiError(

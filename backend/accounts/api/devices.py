@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from backend.accounts.models import Device
 from backend.accounts.selectors import devices_of_user
 from backend.accounts.services import device_delete, device_register
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.scope import get_in_scope
 
 from .base import AccountsView, caller
@@ -31,7 +31,7 @@ class DeviceCollectionView(AccountsView):
     @extend_schema(
         summary="我的设备 / My devices",
         description="The caller's registered installations, newest first.\n\nErrors: 401 not_authenticated.",
-        responses={200: DeviceOutput(many=True)},
+        responses={200: page_of(DeviceOutput)},
         tags=["accounts"],
     )
     def get(self, request: Request) -> Response:

@@ -33,8 +33,8 @@ from backend.checkins.services import (
 )
 from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
-from backend.conventions.pagination import IdCursorPagination
-from backend.conventions.scope import get_in_scope
+from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.scope import get_in_scope, parse_id
 
 from .serializers import (
     CampaignCreateInput,
@@ -83,7 +83,7 @@ class CampaignCollectionView(APIView):
             OpenApiParameter("status", str, enum=["open", "closed"], required=False),
             OpenApiParameter("class_id", int, required=False),
         ],
-        responses={200: CampaignOutput(many=True)},
+        responses={200: page_of(CampaignOutput)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -95,9 +95,10 @@ class CampaignCollectionView(APIView):
             queryset = queryset.filter(status=status)
         class_id = request.query_params.get("class_id")
         if class_id:
-            if not class_id.isdigit():
+            class_key = parse_id(class_id)
+            if class_key is None:
                 raise ApiError("invalid_class_id", "class_id 应为整数")
-            queryset = queryset.filter(campaign_classes__school_class_id=int(class_id))
+            queryset = queryset.filter(campaign_classes__school_class_id=class_key)
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(campaigns_with_classes(queryset), request, view=self) or []
         paths = school_admin_paths(user=request.user) if page else []

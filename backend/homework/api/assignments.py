@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
-from backend.conventions.pagination import IdCursorPagination
-from backend.conventions.scope import get_in_scope
+from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.scope import get_in_scope, parse_id
 from backend.homework.models import Assignment
 from backend.homework.selectors import (
     Viewer,
@@ -82,7 +82,7 @@ class AssignmentCollectionView(APIView):
             "Errors: 400 invalid_class_id; 401 not_authenticated."
         ),
         parameters=[OpenApiParameter("class_id", int, required=False)],
-        responses={200: AssignmentOutput(many=True)},
+        responses={200: page_of(AssignmentOutput)},
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
@@ -90,9 +90,10 @@ class AssignmentCollectionView(APIView):
         assignments = assignments_visible(viewer=viewer)
         class_id = request.query_params.get("class_id")
         if class_id:
-            if not class_id.isdigit():
+            class_key = parse_id(class_id)
+            if class_key is None:
                 raise ApiError("invalid_class_id", "class_id 需为班级编号")
-            assignments = assignments.filter(class_links__school_class_id=int(class_id))
+            assignments = assignments.filter(class_links__school_class_id=class_key)
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(assignments, request, view=self) or []
         return paginator.get_paginated_response(

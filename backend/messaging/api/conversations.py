@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from backend.conventions.errors import not_found
 from backend.conventions.idempotency import idempotent
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.messaging.models import Conversation
 from backend.messaging.selectors import conversation_list, membership_get
 from backend.messaging.services import (
@@ -72,7 +72,7 @@ class ConversationCollectionView(APIView):
             "The caller's discussions and direct chats, most recent activity first, each with "
             "`unread` (visible messages of others after the read marker).\n\nErrors: 401."
         ),
-        responses={200: ConversationOutput(many=True)},
+        responses={200: page_of(ConversationOutput)},
         tags=TAG,
     )
     def get(self, request: Request) -> Response:

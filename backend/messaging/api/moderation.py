@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.scope import get_in_scope
 from backend.messaging.models import Report, SensitiveWord
 from backend.messaging.office_hours import label
@@ -62,7 +62,7 @@ class ReportQueueView(APIView):
             "schools they administer; newest first. `?status=open|deleted|kept` (default open).\n\nErrors: 401."
         ),
         parameters=[OpenApiParameter("status", str, required=False)],
-        responses={200: ReportOutput(many=True)},
+        responses={200: page_of(ReportOutput)},
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
@@ -149,13 +149,21 @@ class SchoolWordsView(APIView):
         return Response(self.Output({"words": [{"word": w.word, "policy": w.policy} for w in rows]}).data)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "07:30"})
+class HourMinuteField(serializers.TimeField):
+    """A time of day written "HH:MM" (what the app shows and sends)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class OfficeHoursView(APIView):
     class OfficeHoursInput(serializers.Serializer):
         weekdays = serializers.ListField(
             child=serializers.IntegerField(min_value=1, max_value=7), max_length=7
         )
-        start = serializers.TimeField(format="%H:%M")
-        end = serializers.TimeField(format="%H:%M")
+        start = HourMinuteField()
+        end = HourMinuteField()
 
     class OfficeHoursOutput(OfficeHoursInput):
         # A field named like Field.label: DRF pops declared fields, so it is safe.

@@ -41,7 +41,10 @@ class PolicyView(APIView):
     @extend_schema(
         operation_id="privacy_policy",
         summary="儿童个人信息保护规则 / Children's data policy",
-        description="The current policy text guardians consent to, with its version.",
+        description=(
+            "The current policy text guardians consent to, with its version.\n\n"
+            "Errors: 401 not_authenticated."
+        ),
         responses={200: PolicyOutput},
         tags=TAGS,
     )
@@ -54,7 +57,10 @@ class ConsentCollectionView(APIView):
     @extend_schema(
         operation_id="privacy_consents_list",
         summary="我的同意记录 / My consents",
-        description="The caller's consents as a guardian, newest first, withdrawn ones included.",
+        description=(
+            "The caller's consents as a guardian, newest first, withdrawn ones included.\n\n"
+            "Errors: 401 not_authenticated."
+        ),
         responses={200: ConsentOutput(many=True)},
         tags=TAGS,
     )
@@ -107,7 +113,8 @@ class ExportCollectionView(APIView):
         summary="导出家庭数据 / Export my family's data",
         description=(
             "Queue a ZIP of the caller's and their children's data (one JSON file per area). "
-            "202 with the export; poll GET privacy/exports/{id}/."
+            "202 with the export; poll GET privacy/exports/{id}/.\n\n"
+            "Errors: 401 not_authenticated."
         ),
         request=None,
         responses={202: ExportOutput},

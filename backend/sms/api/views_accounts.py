@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.scope import get_in_scope
 from backend.sms.providers import provider_supports_free_text
 from backend.sms.selectors import accounts_visible_to, job_templates, ledger_of_account
@@ -35,7 +35,7 @@ class AccountListView(APIView):
             "teachers: their own allowance. Balances in segments (条); available = balance − "
             "reserved. Cursor-paginated, newest first.\n\nErrors: `not_authenticated` (401)."
         ),
-        responses={200: AccountOutput(many=True)},
+        responses={200: page_of(AccountOutput)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -65,7 +65,7 @@ class AccountLedgerView(APIView):
             "Every movement: top_up, transfer_in/out, reserve, charge, refund, release. `segments` "
             "changes the balance, `held` the reservations.\n\nErrors: `not_found` (404)."
         ),
-        responses={200: LedgerEntryOutput(many=True)},
+        responses={200: page_of(LedgerEntryOutput)},
         tags=TAGS,
     )
     def get(self, request: Request, account_id: int) -> Response:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.idempotency import idempotent
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.scope import get_in_scope
 from backend.sms.audience import Audience
 from backend.sms.models import SmsJob
@@ -149,7 +149,7 @@ class JobListCreateView(APIView):
         operation_id="sms_jobs_list",
         summary="群发任务列表 / Mass texts",
         description="The caller's own jobs, and for admins every job of their subtree; newest first.",
-        responses={200: JobOutput(many=True)},
+        responses={200: page_of(JobOutput)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.scope import get_in_scope
 from backend.schools.selectors import admin_org_paths
 from backend.sms.models import SmsMessage
@@ -55,7 +55,7 @@ class MessageListView(APIView):
             "Phone numbers are shown in full to school admins only.\n\nErrors: `invalid` (400)."
         ),
         parameters=[MessageQueryInput],
-        responses={200: MessageOutput(many=True)},
+        responses={200: page_of(MessageOutput)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -87,7 +87,7 @@ class ReplyListView(APIView):
             "yet. Others see an empty list.\n\nErrors: `invalid` (400)."
         ),
         parameters=[ReplyQueryInput],
-        responses={200: ReplyOutput(many=True)},
+        responses={200: page_of(ReplyOutput)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
