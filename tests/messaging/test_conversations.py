@@ -140,12 +140,13 @@ def test_list_queries_are_constant(
     open_discussion(teacher, world.classes[0])
     client = client_for(teacher)
     client.get("/api/v1/conversations/")  # warm caches (token user, content types)
-    with django_assert_num_queries(2):  # the token's user, the page with unread counts
+    # the token's user, topics of my classes I am not in yet (none), the page with unread counts
+    with django_assert_num_queries(3):
         client.get("/api/v1/conversations/")
     for guardian in world.guardians[0]:
         open_direct(teacher, guardian)
     open_discussion(teacher, world.classes[0], title="第二个话题")
-    with django_assert_num_queries(3):  # + the direct chats' counterpart names
+    with django_assert_num_queries(4):  # + the direct chats' counterpart names
         response = client.get("/api/v1/conversations/")
     assert len(response.json()["results"]) == 5
 
@@ -250,3 +251,28 @@ def test_outsiders_get_404_on_every_conversation_endpoint(world, open_discussion
         assert client.get("/api/v1/conversations/").json()["results"] == []
     assert Message.objects.count() == 1
     assert Conversation.objects.get(pk=conv["id"]).closed_at is None
+
+
+def test_people_who_join_the_class_later_join_its_open_topics(world, open_discussion, send, client_for):
+    """A pupil arrives mid-term: their guardian sees and can post in existing topics and
+    hears about new messages."""
+    from backend.accounts.services import user_ensure
+    from backend.schools.services import guardianship_link, membership_set
+
+    topic = open_discussion(world.teachers[0], world.classes[0])
+    pupil, _ = user_ensure(name="新同学", student_number="S-NEW-001", password="pw-123456")
+    membership_set(school_class=world.classes[0], user=pupil, role="student")
+    parent, _ = user_ensure(name="新家长", phone="13512345678", password="pw-123456")
+    guardianship_link(guardian=parent, student=pupil, relation="母亲")
+
+    # A message in the topic reaches the newcomer.
+    send(world.guardians[0][0], topic["id"], "欢迎新同学！")
+    from .conftest import events
+
+    assert parent.pk in events("message.created")
+    # The topic is in their list, and they can post in it.
+    listed = client_for(parent).get("/api/v1/conversations/").json()["results"]
+    assert topic["id"] in [row["id"] for row in listed]
+    assert send(parent, topic["id"], "谢谢老师和各位家长").status_code == 201
+    # Someone outside the class still cannot.
+    assert send(world.guardians[2][0], topic["id"], "我也来").status_code == 404

@@ -13,7 +13,7 @@ from backend.conventions.errors import not_found
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.messaging.models import Conversation
-from backend.messaging.selectors import conversation_list, membership_get
+from backend.messaging.selectors import conversation_list
 from backend.messaging.services import (
     conversation_close,
     conversation_mark_read,
@@ -22,6 +22,8 @@ from backend.messaging.services import (
     conversation_open_direct,
     conversation_open_discussion,
     conversation_pin,
+    discussions_join,
+    membership_for,
 )
 
 from .serializers import ConversationOutput, conversation_rows
@@ -76,6 +78,7 @@ class ConversationCollectionView(APIView):
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
+        discussions_join(user=request.user)
         members = conversation_list(user=request.user).annotate(activity=F("conversation__last_message_id"))
         paginator = ActivityPagination()
         page = paginator.paginate_queryset(members, request, view=self) or []
@@ -130,7 +133,7 @@ class ConversationDetailView(APIView):
         tags=TAG,
     )
     def get(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         return _one(request, member.conversation_id)
 
 
@@ -156,7 +159,7 @@ class ReadView(APIView):
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         member = conversation_mark_read(member=member, up_to=data.validated_data["up_to"])
@@ -174,7 +177,7 @@ class CloseView(APIView):
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         conversation_close(user=request.user, member=member)
         return _one(request, member.conversation_id)
 
@@ -194,7 +197,7 @@ class PinView(APIView):
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         conversation_pin(user=request.user, member=member, message_id=data.validated_data["message_id"])
@@ -223,7 +226,7 @@ class MuteView(APIView):
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         target = conversation_mute_member(
@@ -269,7 +272,7 @@ class NotificationsView(APIView):
         tags=TAG,
     )
     def put(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         muted = data.validated_data["muted"]

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError
-from backend.messaging.selectors import membership_get, message_for_member, message_rows, messages_visible
-from backend.messaging.services import message_delete, message_send, report_create
+from backend.messaging.selectors import message_for_member, message_rows, messages_visible
+from backend.messaging.services import membership_for, message_delete, message_send, report_create
 
 from .serializers import ChatMessageOutput, ChatMessagePageOutput
 
@@ -61,7 +61,7 @@ class MessageCollectionView(APIView):
         tags=TAG,
     )
     def get(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         before, after = _cursor(request, "before"), _cursor(request, "after")
         qs = messages_visible(member=member)
         if after is not None:
@@ -97,7 +97,7 @@ class MessageCollectionView(APIView):
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        member = membership_get(user=request.user, conversation_id=conversation_id)
+        member = membership_for(user=request.user, conversation_id=conversation_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

@@ -7,6 +7,9 @@ from .conversations import (
     conversation_open_direct,
     conversation_open_discussion,
     conversation_pin,
+    discussion_members_sync,
+    discussions_join,
+    membership_for,
 )
 from .messages import message_delete, message_send
 from .moderation import report_create, report_resolve, school_words_set
@@ -21,6 +24,9 @@ __all__ = [
     "conversation_open_direct",
     "conversation_open_discussion",
     "conversation_pin",
+    "discussion_members_sync",
+    "discussions_join",
+    "membership_for",
     "message_delete",
     "message_send",
     "office_hours_release_due",

@@ -8,14 +8,15 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.audit.services import audit_record
 from backend.conventions.errors import ApiError, not_found
-from backend.conventions.scope import get_in_scope
+from backend.conventions.scope import get_in_scope, parse_id
 from backend.messaging.events import CONVERSATION_READ
 from backend.messaging.models import Conversation, Member, Message
-from backend.messaging.selectors import is_moderator, unread_count
+from backend.messaging.selectors import is_moderator, membership_get, unread_count
 from backend.realtime.services import send_event_on_commit
 from backend.schools.selectors import (
     class_members,
@@ -53,15 +54,25 @@ def conversation_open_discussion(
         allow_students=allow_students,
         created_by=teacher,
     )
+    Member.objects.bulk_create(_discussion_members(conversation).values())
+    return conversation
+
+
+def _discussion_members(conversation: Conversation) -> dict[int, Member]:
+    """Who belongs in a class discussion now: the class's teachers and guardians, and its
+    students when the topic allows them (unsaved Member rows by user id)."""
+    class_id = conversation.school_class_id
     members: dict[int, Member] = {}
-    for row in class_members(class_ids=[school_class.pk], role="teacher").select_related("user"):
+    if class_id is None:  # direct chats have no class
+        return members
+    for row in class_members(class_ids=[class_id], role="teacher").select_related("user"):
         members[row.user_id] = Member(
             conversation=conversation,
             user_id=row.user_id,
             role=Member.Role.TEACHER,
             display_name=teacher_display_name(row.user.name),
         )
-    guardianships = guardians_of_classes(class_ids=[school_class.pk]).select_related("student").order_by("id")
+    guardianships = guardians_of_classes(class_ids=[class_id]).select_related("student").order_by("id")
     for link in guardianships:
         members.setdefault(
             link.guardian_id,
@@ -72,8 +83,8 @@ def conversation_open_discussion(
                 display_name=guardian_display_name(student_name=link.student.name, relation=link.relation),
             ),
         )
-    if allow_students:
-        for row in class_members(class_ids=[school_class.pk], role="student").select_related("user"):
+    if conversation.allow_students:
+        for row in class_members(class_ids=[class_id], role="student").select_related("user"):
             members.setdefault(
                 row.user_id,
                 Member(
@@ -83,8 +94,20 @@ def conversation_open_discussion(
                     display_name=row.user.name,
                 ),
             )
-    Member.objects.bulk_create(members.values())
-    return conversation
+    return members
+
+
+def discussion_members_sync(*, conversation: Conversation) -> int:
+    """Add people who joined the class since the topic opened (a new pupil's guardians, a
+    new teacher). Nobody is removed: past members keep their history. Returns how many
+    were added; a handful of queries whatever the class size."""
+    if conversation.kind != Conversation.Kind.DISCUSSION or conversation.school_class_id is None:
+        return 0
+    present = set(Member.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+    missing = [m for uid, m in _discussion_members(conversation).items() if uid not in present]
+    if missing:
+        Member.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
 
 
 def _direct_parties(*, user: Any, other: Any, student_id: int | None) -> tuple[Any, Any, Any, int]:
@@ -259,3 +282,42 @@ def conversation_mark_read(*, member: Member, up_to: int) -> Member:
         },
     )
     return member
+
+
+def membership_for(*, user: Any, conversation_id: object) -> Member:
+    """The caller's membership, adding them first when they belong to the discussion's
+    class but joined it after the topic opened. Otherwise as membership_get (404)."""
+    try:
+        return membership_get(user=user, conversation_id=conversation_id)
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+        key = parse_id(conversation_id)
+        conversation = (
+            Conversation.objects.filter(pk=key, kind=Conversation.Kind.DISCUSSION).first() if key else None
+        )
+        if conversation is None or user.pk not in _discussion_members(conversation):
+            raise
+        discussion_members_sync(conversation=conversation)
+        return membership_get(user=user, conversation_id=conversation_id)
+
+
+def discussions_join(*, user: Any) -> int:
+    """Add the caller to discussions of their classes (taught, their children's, their
+    own) opened before they joined. Returns how many topics they were added to."""
+    # One query: topics of classes the caller is in, or a child of theirs is in, where
+    # they have no membership yet (usually none).
+    in_class = Q(school_class__memberships__user=user) | Q(
+        school_class__memberships__user__guardian_links__guardian=user
+    )
+    pending = (
+        Conversation.objects.filter(in_class, kind=Conversation.Kind.DISCUSSION)
+        .exclude(members__user=user)
+        .distinct()
+    )
+    joined = 0
+    for conversation in pending:
+        if user.pk in _discussion_members(conversation):
+            discussion_members_sync(conversation=conversation)
+            joined += 1
+    return joined

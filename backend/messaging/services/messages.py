@@ -18,6 +18,7 @@ from backend.messaging.events import MESSAGE_CREATED, MESSAGE_DELETED
 from backend.messaging.models import Conversation, Member, Message, Report
 from backend.messaging.moderation import moderate_text
 from backend.messaging.selectors import is_moderator, message_rows, office_hours_get, words_for_school
+from backend.messaging.services.conversations import discussion_members_sync
 from backend.realtime.services import send_event_on_commit
 
 MAX_BODY = 2000
@@ -176,6 +177,8 @@ def message_announce(*, message: Message, conversation: Conversation, sender_mem
         last_message_id=message.pk
     )
     data = _event_data(message, message.sender_id or 0)
+    # People who joined the class since the topic opened hear about this message too.
+    discussion_members_sync(conversation=conversation)
     others = list(Member.objects.filter(conversation=conversation).exclude(user_id=message.sender_id or 0))
     if message.sender_id:
         send_event_on_commit([message.sender_id], MESSAGE_CREATED, data)
