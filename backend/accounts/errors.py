@@ -9,11 +9,10 @@ from backend.conventions.errors import ApiError
 
 
 class RetryLater(ApiError):
-    """A refusal that lifts by itself: the view adds `Retry-After: <retry_after>`."""
+    """A refusal that lifts by itself; the shared handler sends `Retry-After`."""
 
     def __init__(self, code: str, message: str, *, retry_after: int, status_code: int = 429) -> None:
-        super().__init__(code, message, status_code=status_code)
-        self.retry_after = max(1, int(retry_after))
+        super().__init__(code, message, status_code=status_code, retry_after=max(1, int(retry_after)))
 
 
 class AuthenticationRejected(ApiError, exceptions.AuthenticationFailed):

@@ -272,20 +272,16 @@ def process_first(dispatch: Dispatch, rows: Sequence[Delivery]) -> None:
 
 def release_held(rows: Iterable[Delivery]) -> None:
     """Quiet hours are over for these rows: plan them again as if new."""
-    by_dispatch: dict[int, list[Delivery]] = {}
-    for row in rows:
-        if row.push_state == PushState.HELD:
-            row.push_state = PushState.PENDING
-        if row.sms_state == SmsState.HELD:
-            row.sms_state = SmsState.PENDING
-        by_dispatch.setdefault(row.dispatch_id, []).append(row)
-    dispatches = Dispatch.objects.select_related("school").in_bulk(list(by_dispatch))
-    for dispatch_id, batch in by_dispatch.items():
-        dispatch = dispatches[dispatch_id]
-        now = timezone.now()
+    now = timezone.now()
+    for dispatch, batch in _by_dispatch(rows):
         if quiet_end(dispatch, now) is not None:
             # Still quiet for this school (a later window): leave it held.
             continue
+        for row in batch:
+            if row.push_state == PushState.HELD:
+                row.push_state = PushState.PENDING
+            if row.sms_state == SmsState.HELD:
+                row.sms_state = SmsState.PENDING
         process_first(dispatch, batch)
 
 
@@ -319,7 +315,7 @@ def _execute_by_step(
             _send_push(dispatch, work.push, devices, step=step)
         if work.sms:
             _send_sms(dispatch, work.sms, step=step)
-    execute(dispatch, batch, Work(push={}, sms={}), devices, step=STEP_FIRST)
+    save_grouped(Delivery, batch, DELIVERY_FIELDS)
 
 
 def escalate(rows: Iterable[Delivery], *, now: datetime) -> None:

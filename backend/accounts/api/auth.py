@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from backend.accounts.selectors import user_profile
 from backend.accounts.services import (
@@ -19,7 +20,7 @@ from backend.accounts.services import (
 )
 from backend.audit.services import client_ip
 
-from .base import AccountsView, caller
+from .base import caller
 from .me import MeOutput
 
 # JWTs are a few hundred characters; the cap keeps absurd bodies out of the parser.
@@ -44,7 +45,7 @@ def login_answer(result: LoginResult) -> Response:
     return Response(LoginOutput(payload).data)
 
 
-class AnonymousView(AccountsView):
+class AnonymousView(APIView):
     # No authentication at all: a stale Authorization header must not block logging in.
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -173,7 +174,7 @@ class LogoutInput(serializers.Serializer):
     refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
 
-class LogoutView(AccountsView):
+class LogoutView(APIView):
     @extend_schema(
         summary="退出登录 / Log out",
         description=(

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from backend.accounts.models import Device
 from backend.accounts.selectors import devices_of_user
@@ -13,7 +14,7 @@ from backend.accounts.services import device_delete, device_register
 from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.scope import get_in_scope
 
-from .base import AccountsView, caller
+from .base import caller
 
 
 class DeviceOutput(serializers.ModelSerializer[Device]):
@@ -27,7 +28,7 @@ class DeviceRegisterInput(serializers.Serializer):
     token = serializers.CharField(max_length=512, help_text="推送令牌（FCM 或厂商通道）")
 
 
-class DeviceCollectionView(AccountsView):
+class DeviceCollectionView(APIView):
     @extend_schema(
         summary="我的设备 / My devices",
         description="The caller's registered installations, newest first.\n\nErrors: 401 not_authenticated.",
@@ -68,7 +69,7 @@ class DeviceCollectionView(AccountsView):
         )
 
 
-class DeviceDetailView(AccountsView):
+class DeviceDetailView(APIView):
     @extend_schema(
         summary="删除设备 / Remove a device",
         description="Stops push to that installation.\n\nErrors: 404 not_found (unknown or not the caller's).",

@@ -6,10 +6,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from backend.accounts.selectors import user_profile
 
-from .base import AccountsView, caller
+from .base import caller
 
 
 class MeSchoolOutput(serializers.Serializer):
@@ -52,7 +53,7 @@ class MeOutput(serializers.Serializer):
     orgs = MeOrgOutput(many=True, help_text="调用者管理的机构（管理员）")
 
 
-class MeView(AccountsView):
+class MeView(APIView):
     @extend_schema(
         summary="当前用户 / Who am I",
         description=(

@@ -12,6 +12,7 @@ from backend.checkins.models import Checkin, CheckinCampaign, CheckinComment, Co
 from backend.checkins.schedule import local_date
 from backend.checkins.selectors import RankRow, schedule_of
 from backend.conventions.errors import ApiError
+from backend.files.api.serializers import FileOutput
 from backend.files.selectors import file_payloads
 
 # --- Inputs ---------------------------------------------------------------------------
@@ -146,15 +147,6 @@ def campaign_data(campaign: CheckinCampaign, *, can_manage: bool, now: Any) -> d
     }
 
 
-class CheckinAttachmentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.CharField(help_text="签名下载地址，限时有效")
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    name = serializers.CharField()
-    kind = serializers.CharField()
-
-
 class CheckinCommentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     author = CheckinPersonOutput()
@@ -170,7 +162,7 @@ class CheckinOutput(serializers.Serializer):
     date = serializers.DateField()
     is_makeup = serializers.BooleanField(help_text="补卡")
     text = serializers.CharField()
-    attachments = CheckinAttachmentOutput(many=True)
+    attachments = FileOutput(many=True)
     content_types = serializers.ListField(child=serializers.CharField())
     submitted_by = CheckinPersonOutput(
         allow_null=True, help_text="学生本人或家长（“王小明妈妈”）；化名显示时为 null"

@@ -10,18 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError, not_found
+from backend.files.api.serializers import FileOutput
 from backend.files.models import File
 from backend.files.selectors import download_token_check, file_payloads
 from backend.files.services import file_upload
-
-
-class FileOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.CharField(help_text="签名下载地址，1 小时内有效")
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=File.Kind.choices)
 
 
 class FileIn(serializers.Serializer):
@@ -38,7 +30,7 @@ class FileUploadView(APIView):
             "错误码：unsupported_file_type (415)、file_too_large (413)、empty_file、file_content_mismatch、invalid。"
         ),
         request={"multipart/form-data": FileIn},
-        responses={201: FileOut},
+        responses={201: FileOutput},
         tags=["files"],
     )
     def post(self, request: Request) -> Response:

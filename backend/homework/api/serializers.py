@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from backend.files.api.serializers import FileOutput
 from backend.homework.models import Assignment
 
 WORK_STATUSES = ("missing", "submitted", "corrected", "resubmit_requested")
@@ -25,20 +26,11 @@ class HomeworkClassOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
-class HomeworkAttachmentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.CharField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    name = serializers.CharField()
-    kind = serializers.CharField()
-
-
 class HomeworkFeedbackOutput(serializers.Serializer):
     score = serializers.DecimalField(max_digits=5, decimal_places=1, coerce_to_string=False, allow_null=True)
     grade = serializers.CharField(allow_blank=True)
     comment = serializers.CharField(allow_blank=True)
-    voice = HomeworkAttachmentOutput(allow_null=True)
+    voice = FileOutput(allow_null=True)
     excellent = serializers.BooleanField()
     request_resubmit = serializers.BooleanField()
     teacher = HomeworkPersonOutput()
@@ -55,7 +47,7 @@ class SubmissionOutput(serializers.Serializer):
     is_current = serializers.BooleanField()
     status = serializers.ChoiceField(choices=SUBMISSION_STATUSES)
     text = serializers.CharField(allow_blank=True)
-    attachments = HomeworkAttachmentOutput(many=True)
+    attachments = FileOutput(many=True)
     submitted_by = HomeworkPersonOutput(help_text="学生本人，或代孩子提交的家长（“王小明妈妈”）")
     submitted_at = serializers.DateTimeField()
     late = serializers.BooleanField()
@@ -98,7 +90,7 @@ class AssignmentOutput(serializers.Serializer):
     title = serializers.CharField()
     subject = serializers.CharField()
     instructions = serializers.CharField(allow_blank=True)
-    attachments = HomeworkAttachmentOutput(many=True)
+    attachments = FileOutput(many=True)
     classes = HomeworkClassOutput(many=True)
     author = HomeworkPersonOutput()
     due_at = serializers.DateTimeField()
@@ -139,7 +131,7 @@ class ExcellentWorkOutput(serializers.Serializer):
     class_id = serializers.IntegerField()
     class_name = serializers.CharField()
     text = serializers.CharField(allow_blank=True)
-    attachments = HomeworkAttachmentOutput(many=True)
+    attachments = FileOutput(many=True)
     submitted_at = serializers.DateTimeField()
     mine = serializers.BooleanField(help_text="是否为调用者本人或其孩子的作业")
 

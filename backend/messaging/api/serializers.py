@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from backend.files.api.serializers import FileOutput
 from backend.messaging.models import Member
 from backend.messaging.selectors import counterpart_names
 
@@ -25,7 +26,7 @@ class ChatMessageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     sender = ChatPersonOutput()
     body = serializers.CharField(allow_null=True)
-    attachments = serializers.ListField(child=serializers.DictField())
+    attachments = FileOutput(many=True)
     reply_to = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     deleted = serializers.BooleanField()

@@ -6,20 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
+from backend.files.api.serializers import FileOutput
 from backend.files.selectors import file_payloads
 from backend.notices.models import Notice, NoticeReceipt
 from backend.notices.selectors import ReceiptDelivery
 
 RECALLED_TITLE = "该通知已撤回"
-
-
-class AttachmentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.CharField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    name = serializers.CharField()
-    kind = serializers.CharField()
 
 
 class NoticeCreateInput(serializers.Serializer):
@@ -80,7 +72,7 @@ class NoticeOutput(serializers.Serializer):
     title = serializers.CharField(help_text="撤回后接收人看到“该通知已撤回”")
     body = serializers.CharField(help_text="撤回后对接收人为空")
     attachment_ids = serializers.ListField(child=serializers.IntegerField())
-    attachments = AttachmentOutput(many=True, help_text="附件（签名下载地址 1 小时内有效）；撤回后为空")
+    attachments = FileOutput(many=True, help_text="附件（签名下载地址 1 小时内有效）；撤回后为空")
     audience = serializers.CharField()
     require_confirmation = serializers.BooleanField()
     urgent = serializers.BooleanField()
