@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from backend.conventions.bulk import bulk_insert
 from backend.realtime.services import send_event_on_commit
 
 from .models import Delivery, DeliveryPreference, Dispatch, Mute, PushState, SmsState, Urgency
@@ -105,7 +106,7 @@ def notify(
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             existing = set(
-                Delivery.objects.filter(dispatch=dispatch, recipient_id__in=chunk).values_list(
+                Delivery.objects.filter(dispatch=dispatch, recipient_id__any=chunk).values_list(
                     "recipient_id", flat=True
                 )
             )
@@ -113,20 +114,32 @@ def notify(
             if not new:
                 continue
             by_user = sms.params_by_user if sms and sms.params_by_user else {}
-            Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        dispatch=dispatch,
-                        recipient_id=uid,
-                        channels=["websocket"],
-                        push_state=PushState.PENDING if push else PushState.NONE,
-                        sms_state=SmsState.PENDING if sms else SmsState.NONE,
-                        sms_params=dict(by_user[uid]) if uid in by_user else None,
-                        escalate_at=escalate_at,
+            push_state = PushState.PENDING if push else PushState.NONE
+            sms_state = SmsState.PENDING if sms else SmsState.NONE
+            # New rows only (the dispatch row is locked and `existing` was read under it).
+            bulk_insert(
+                Delivery,
+                (
+                    "dispatch_id",
+                    "recipient_id",
+                    "channels",
+                    "push_state",
+                    "sms_state",
+                    "sms_params",
+                    "escalate_at",
+                ),
+                (
+                    (
+                        dispatch.pk,
+                        uid,
+                        ["websocket"],
+                        push_state,
+                        sms_state,
+                        _params(by_user, uid),
+                        escalate_at,
                     )
                     for uid in new
-                ],
-                ignore_conflicts=True,
+                ),
             )
             send_event_on_commit(new, event.type, dict(event.data))
             created += len(new)
@@ -134,6 +147,11 @@ def notify(
             dispatch_id = dispatch.pk
             transaction.on_commit(lambda: delivery_dispatch.delay(dispatch_id))
     return dispatch
+
+
+def _params(by_user: Mapping[int, Mapping[str, Any]], uid: int) -> dict[str, Any] | None:
+    params = by_user.get(uid)
+    return dict(params) if params is not None else None
 
 
 def _escalation_time(dispatch: Dispatch) -> datetime:

@@ -334,7 +334,7 @@ def guardian_children_in(
     given guardians who is a student of one of the classes. Two index-driven queries
     (one join with an IN list on both sides makes SQLite probe every pair)."""
     links = list(
-        Guardianship.objects.filter(guardian_id__in=list(guardian_ids))
+        Guardianship.objects.filter(guardian_id__any=list(guardian_ids))
         .order_by("guardian_id", "id")
         .values_list("guardian_id", "student_id", "student__name", "relation")
     )
@@ -349,7 +349,7 @@ def students_in(*, classes: QuerySet[SchoolClass], student_ids: Iterable[int]) -
     """(student_id, name, class_name) for the given students of the classes. One query."""
     rows = (
         student_memberships_in(classes=classes)
-        .filter(user_id__in=list(student_ids))
+        .filter(user_id__any=list(student_ids))
         .order_by("user_id", "id")
         .values_list("user_id", "user__name", "school_class__name")
     )

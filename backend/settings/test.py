@@ -26,11 +26,11 @@ if REDIS_URL:
     REDIS_URL = f"{_base}/{1 + _WORKER_INDEX}"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "backend.realtime.layers.FanoutRedisChannelLayer",
             "CONFIG": {
                 # See production.py: redis-py 8's 5 s read timeout kills idle sockets.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-                "capacity": 1500,
+                "capacity": 20000,  # as production.py
                 "expiry": 30,
                 "prefix": f"asgi-{_WORKER}",
             },

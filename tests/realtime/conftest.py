@@ -49,7 +49,7 @@ def _channel_layer(settings: Any) -> Any:
     from channels.layers import channel_layers
 
     layer = settings.CHANNEL_LAYERS["default"]
-    if layer["BACKEND"] == "channels_redis.core.RedisChannelLayer":
+    if "Redis" in layer["BACKEND"]:
         hosts = [h if isinstance(h, dict) else {"address": h} for h in layer["CONFIG"]["hosts"]]
         hosts = [{"socket_timeout": None, **h} for h in hosts]
         settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": hosts}}}

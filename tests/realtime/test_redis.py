@@ -1,5 +1,5 @@
-"""Several ASGI processes sharing Redis: each "process" is its own RedisChannelLayer
-instance (own connections, own channel-name prefix), as it is in production."""
+"""Several ASGI processes sharing Redis: each "process" is its own channel layer (the
+production class, own connections, own channel-name prefix), as it is in production."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import redis
 import time_machine
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
-from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 from django.utils import timezone
 
+from backend.realtime.layers import FanoutRedisChannelLayer as RedisChannelLayer
 from backend.realtime.presence import RedisPresence, presence_store
 from backend.realtime.selectors import presence_online_user_ids, presence_socket_counts
 from backend.realtime.services import realtime_disconnect_user_on_commit

@@ -1,0 +1,105 @@
+"""bulk_insert() (COPY on PostgreSQL) and the `__any` lookup."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backend.conventions.bulk import bulk_insert
+from backend.delivery.models import Delivery, Dispatch, PushState, SmsState
+from backend.schools.models import Guardianship
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dispatch(world: Any) -> Dispatch:
+    return Dispatch.objects.create(source_type="notice", source_id=1, event_type="notice.created")
+
+
+def test_rows_are_written_with_the_model_defaults_in_one_statement(world: Any, dispatch: Dispatch) -> None:
+    later = timezone.now() + timedelta(minutes=30)
+    people = [world.guardians[0][0], world.guardians[0][1]]
+    before = timezone.now()
+
+    with CaptureQueriesContext(connection) as queries:
+        written = bulk_insert(
+            Delivery,
+            (
+                "dispatch_id",
+                "recipient_id",
+                "channels",
+                "push_state",
+                "sms_state",
+                "sms_params",
+                "escalate_at",
+            ),
+            [
+                (
+                    dispatch.pk,
+                    people[0].pk,
+                    ["websocket"],
+                    PushState.PENDING,
+                    SmsState.NONE,
+                    {"class": "三年级2班"},
+                    later,
+                ),
+                (dispatch.pk, people[1].pk, ["websocket"], PushState.NONE, SmsState.PENDING, None, None),
+            ],
+        )
+
+    assert written == 2
+    assert len(queries.captured_queries) == 1
+    first, second = Delivery.objects.filter(dispatch=dispatch).order_by("recipient_id")
+    by_person = {first.recipient_id: first, second.recipient_id: second}
+    row = by_person[people[0].pk]
+    assert (row.channels, row.push_state, row.sms_state) == (["websocket"], "pending", "none")
+    assert row.sms_params == {"class": "三年级2班"}
+    assert row.escalate_at == later
+    assert (row.sms_note, row.escalation_step, row.reminders, row.acknowledged_at) == ("", 0, 0, None)
+    assert row.created_at >= before  # auto_now_add filled in
+    other = by_person[people[1].pk]
+    assert (other.push_state, other.sms_state, other.sms_params, other.escalate_at) == (
+        "none",
+        "pending",
+        None,
+        None,
+    )
+    assert Delivery.objects.filter(dispatch=dispatch, sms_params__isnull=True).count() == 1  # SQL NULL
+
+
+def test_nothing_to_write_is_no_statement(dispatch: Dispatch) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        assert bulk_insert(Delivery, ("dispatch_id", "recipient_id"), []) == 0
+
+    assert queries.captured_queries == []
+
+
+def test_a_conflicting_row_fails_the_whole_statement(world: Any, dispatch: Dispatch) -> None:
+    Delivery.objects.create(dispatch=dispatch, recipient=world.guardians[0][0])
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(
+            Delivery,
+            ("dispatch_id", "recipient_id"),
+            [(dispatch.pk, world.guardians[0][1].pk), (dispatch.pk, world.guardians[0][0].pk)],
+        )
+
+    assert Delivery.objects.filter(dispatch=dispatch).count() == 1  # nothing of it stayed
+
+
+def test_any_matches_what_in_matches_with_one_parameter(world: Any) -> None:
+    ids = [g.pk for g in world.guardians[0][:3]] + [10**12]
+
+    with CaptureQueriesContext(connection) as queries:
+        found = set(Guardianship.objects.filter(guardian_id__any=ids).values_list("pk", flat=True))
+
+    assert found == set(Guardianship.objects.filter(guardian_id__in=ids).values_list("pk", flat=True))
+    assert found
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in queries.captured_queries[0]["sql"]

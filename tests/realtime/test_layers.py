@@ -1,0 +1,116 @@
+"""FanoutRedisChannelLayer.group_send_many: what group_send would deliver, for many
+groups in a few pipelined round trips."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from backend.realtime import publishing
+from backend.realtime.layers import FanoutRedisChannelLayer
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def layer(settings: Any) -> FanoutRedisChannelLayer:
+    config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config["prefix"] = f"{config.get('prefix', 'asgi')}-layers"
+    config["capacity"] = 3
+    return FanoutRedisChannelLayer(**config)
+
+
+async def _drain(layer: FanoutRedisChannelLayer, channel: str) -> list[dict[str, Any]]:
+    received = []
+    while True:
+        try:
+            received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.3))
+        except TimeoutError:
+            return received
+
+
+async def test_every_member_of_every_group_receives_its_message(layer: FanoutRedisChannelLayer) -> None:
+    a1, a2, b1 = [await layer.new_channel() for _ in range(3)]
+    await layer.group_add("user.1", a1)
+    await layer.group_add("user.1", a2)  # two sockets of the same user
+    await layer.group_add("user.2", b1)
+
+    over = await layer.group_send_many(
+        [
+            ("user.1", {"type": "event", "frame": {"seq": 7}}),
+            ("user.2", {"type": "event", "frame": {"seq": 3}}),
+            ("user.3", {"type": "event", "frame": {"seq": 1}}),  # nobody online
+        ]
+    )
+
+    assert over == 0
+    assert await _drain(layer, a1) == [{"type": "event", "frame": {"seq": 7}}]
+    assert await _drain(layer, a2) == [{"type": "event", "frame": {"seq": 7}}]
+    assert await _drain(layer, b1) == [{"type": "event", "frame": {"seq": 3}}]
+    await layer.flush()
+
+
+async def test_a_full_channel_drops_like_group_send_and_is_counted(layer: FanoutRedisChannelLayer) -> None:
+    channel = await layer.new_channel()
+    await layer.group_add("user.9", channel)
+
+    over = await layer.group_send_many([("user.9", {"type": "event", "frame": {"seq": n}}) for n in range(5)])
+
+    assert over == 2  # capacity 3
+    assert sorted(m["frame"]["seq"] for m in await _drain(layer, channel)) == [0, 1, 2]
+    await layer.flush()
+
+
+async def test_a_left_member_gets_nothing(layer: FanoutRedisChannelLayer) -> None:
+    stays, leaves = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("user.4", stays)
+    await layer.group_add("user.4", leaves)
+    await layer.group_discard("user.4", leaves)
+
+    await layer.group_send_many([("user.4", {"type": "event", "frame": {"seq": 1}})])
+
+    assert len(await _drain(layer, stays)) == 1
+    assert await _drain(layer, leaves) == []
+    await layer.flush()
+
+
+async def test_messages_for_one_socket_keep_their_order(layer: FanoutRedisChannelLayer) -> None:
+    channel = await layer.new_channel()
+    await layer.group_add("user.5", channel)
+
+    await layer.group_send_many([("user.5", {"type": "event", "frame": {"seq": n}}) for n in (1, 2, 3)])
+
+    assert [m["frame"]["seq"] for m in await _drain(layer, channel)] == [1, 2, 3]
+    await layer.flush()
+
+
+async def test_publish_uses_the_batched_send_for_many_groups(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1,200 sockets of one process share that process's Redis key: the production
+    # capacity must hold a whole fan-out burst for them.
+    layer = FanoutRedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    channels = [await layer.new_channel() for _ in range(1200)]
+    for n, channel in enumerate(channels):
+        await layer.group_add(f"user.{n}", channel)
+    batches: list[int] = []
+    original = FanoutRedisChannelLayer.group_send_many
+
+    async def counted(self: Any, messages: Any) -> int:
+        batches.append(len(messages))
+        return await original(self, messages)
+
+    monkeypatch.setattr(FanoutRedisChannelLayer, "group_send_many", counted)
+
+    sent, failed = await publishing._send_all(
+        layer, [(f"user.{n}", {"type": "event", "frame": {"seq": n}}) for n in range(1200)]
+    )
+
+    assert (sent, failed) == (1200, 0)
+    assert sorted(batches) == [200, 500, 500]
+    # The process reads its one key in order, buffering the other sockets' messages.
+    assert (await asyncio.wait_for(layer.receive(channels[1199]), timeout=10))["frame"]["seq"] == 1199
+    assert (await asyncio.wait_for(layer.receive(channels[0]), timeout=10))["frame"]["seq"] == 0
+    await layer.flush()
