@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -96,12 +96,10 @@ def render_for_account(tpl: Template, params: Mapping[str, str], account: SmsAcc
     return Rendered(tpl.render_with_signature(params, account.signature), size.segments)
 
 
-def new_message(
+def message_fields(
     *,
     account: SmsAccount,
     source: str,
-    phone: str,
-    user_id: int | None,
     sender_id: int | None,
     name: str,
     tpl: Template,
@@ -110,24 +108,29 @@ def new_message(
     urgent: bool,
     job_id: int | None = None,
     not_before: datetime | None = None,
-) -> SmsMessage:
-    return SmsMessage(
-        account=account,
-        job_id=job_id,
-        source=source,
-        phone=phone,
-        user_id=user_id,
-        sender_id=sender_id,
-        template=name,
-        template_code=tpl.code,
-        params=dict(params),
-        text=rendered.text,
-        signature=account.signature,
-        extension_code=account.extension_code or "",
-        segments=rendered.segments,
-        urgent=urgent,
-        not_before=not_before,
-    )
+) -> dict[str, Any]:
+    """Everything of a new message but its recipient (phone, user): the same for every
+    message of a send."""
+    return {
+        "account_id": account.pk,
+        "job_id": job_id,
+        "source": source,
+        "sender_id": sender_id,
+        "template": name,
+        "template_code": tpl.code,
+        "params": dict(params),
+        "text": rendered.text,
+        "signature": account.signature,
+        "extension_code": account.extension_code or "",
+        "segments": rendered.segments,
+        "urgent": urgent,
+        "not_before": not_before,
+    }
+
+
+def new_message(*, phone: str, user_id: int | None, **fields: Any) -> SmsMessage:
+    """An unsaved message to `phone`; `fields` as message_fields() takes them."""
+    return SmsMessage(phone=phone, user_id=user_id, **message_fields(**fields))
 
 
 def _paying_account(*, school_id: int | None, sender_id: int | None, needed: int) -> SmsAccount | None:
