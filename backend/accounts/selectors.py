@@ -14,7 +14,7 @@ from backend.schools.selectors import (
     memberships_of_user,
     org_admin_grants_of_user,
     primary_class_role,
-    user_roles,
+    roles_from,
 )
 
 from .models import Device, User
@@ -94,12 +94,16 @@ def user_profile(*, user: User) -> Profile:
     they belong to (as teacher or student, or through a child, one entry per class with
     the role a client shows), their children and the orgs they administer.
 
-    A constant number of queries (seven) however many classes and children."""
-    roles = user_roles(user=user)
-    placements: list[tuple[SchoolClass, str]] = [
-        (membership.school_class, membership.role) for membership in memberships_of_user(user=user)
-    ]
+    A constant number of queries (four) however many classes and children."""
+    memberships = list(memberships_of_user(user=user))
+    placements: list[tuple[SchoolClass, str]] = [(m.school_class, m.role) for m in memberships]
     links = list(guardianships_of_user(user=user))
+    grants = list(org_admin_grants_of_user(user=user))
+    roles = roles_from(
+        memberships=[(m.role, m.is_head_teacher) for m in memberships],
+        is_guardian=bool(links),
+        admin_roles=[grant.role for grant in grants],
+    )
     children: list[ChildRef] = []
     for link in links:
         child_memberships: list[ClassMembership] = link.student.student_memberships  # type: ignore[attr-defined]
@@ -118,8 +122,7 @@ def user_profile(*, user: User) -> Profile:
         classes.setdefault(school_class.pk, school_class)
         class_roles.setdefault(school_class.pk, []).append(role)
     orgs = [
-        OrgRef(id=grant.org.pk, name=grant.org.name, kind=grant.org.kind, role=grant.role)
-        for grant in org_admin_grants_of_user(user=user)
+        OrgRef(id=grant.org.pk, name=grant.org.name, kind=grant.org.kind, role=grant.role) for grant in grants
     ]
     display_name = user.name
     if links and not NAMED_ROLES.intersection(roles):

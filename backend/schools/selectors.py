@@ -104,20 +104,24 @@ def classes_manageable_by(*, user: Any) -> QuerySet[SchoolClass]:
     return SchoolClass.objects.filter(q).distinct()
 
 
-def user_roles(*, user: Any) -> list[str]:
-    """The roles a person holds anywhere: guardian, student, teacher, head_teacher,
-    school_admin, bureau_admin (a teacher can also be a parent)."""
+def roles_from(
+    *, memberships: Iterable[tuple[str, bool]], is_guardian: bool, admin_roles: Iterable[str]
+) -> list[str]:
+    """The roles a person holds anywhere — guardian, student, teacher, head_teacher,
+    school_admin, bureau_admin (a teacher can also be a parent) — from rows the caller
+    already holds: (role, is_head_teacher) of each class membership, whether they have a
+    child, their org admin roles."""
+    memberships = list(memberships)
     roles: list[str] = []
-    memberships = list(ClassMembership.objects.filter(user=user).values_list("role", "is_head_teacher"))
     if any(role == ClassMembership.Role.TEACHER for role, _ in memberships):
         roles.append("teacher")
     if any(head for _, head in memberships):
         roles.append("head_teacher")
     if any(role == ClassMembership.Role.STUDENT for role, _ in memberships):
         roles.append("student")
-    if Guardianship.objects.filter(guardian=user).exists():
+    if is_guardian:
         roles.append("guardian")
-    roles.extend(sorted(set(OrgAdmin.objects.filter(user=user).values_list("role", flat=True))))
+    roles.extend(sorted(set(admin_roles)))
     return roles
 
 
