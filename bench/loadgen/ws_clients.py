@@ -31,13 +31,19 @@ async def client(
         url, additional_headers=headers, compression=None, max_size=2**20, open_timeout=30
     ) as ws:
         cursor: int | None = None
+
+        def connected() -> None:
+            out["connected"] += 1
+            if out["connected"] == out["clients"]:
+                ready.set()
+
         if mode == "stack":
+            # Ready once `resumed` is back: a live frame that overtook it would carry a
+            # seq the `resumed` cursor already covers, and look lost.
             await ws.send(json.dumps({"type": "resume", "after_seq": 1 << 62}))
         else:
             cursor = 0
-        out["connected"] += 1
-        if out["connected"] == out["clients"]:
-            ready.set()
+            connected()
         async for raw in ws:
             now = time.time()
             frame = json.loads(raw)
@@ -45,6 +51,7 @@ async def client(
             if mode == "stack":
                 if kind == "resumed":
                     cursor = int(frame["seq"])
+                    connected()
                     continue
                 if kind != "notice.created" or cursor is None:
                     continue
