@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from backend.conventions.bulk import bulk_insert
 from backend.delivery.services import Event, PushContent, SmsContent, delivery_acknowledge, notify
-from backend.realtime.publishing import publishing_deferred
+from backend.realtime.publishing import publishing_in_background
 from backend.realtime.services import send_event_on_commit
 from backend.schools.models import SchoolClass
 from backend.schools.selectors import (
@@ -245,12 +245,12 @@ def _fanout_step(notice_id: int, now: datetime, pending: list[int] | None) -> tu
 def notice_fanout_run(*, notice_id: int, max_chunks: int | None = None) -> bool:
     """Run fan-out steps until done (or `max_chunks` were written). True when done.
 
-    The audience is read once per run, and sockets hear about every chunk when the run
-    ends (one pipelined publish) rather than between chunks. Each chunk is still its own
+    The audience is read once per run, and each chunk's sockets are told on a background
+    thread as soon as it commits, while the next chunk is written. Each chunk is its own
     transaction: a crash loses at most the chunk being written, and nothing is lost for
     clients, who resume from the event log."""
     pending: list[int] | None = None
-    with publishing_deferred():
+    with publishing_in_background():
         steps = 0
         while max_chunks is None or steps < max_chunks:
             done, pending = _fanout_step(notice_id, timezone.now(), pending)

@@ -6,7 +6,10 @@ and clients recover what they missed from the event log (resume / GET events/)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -101,36 +104,74 @@ def publish(messages: Sequence[GroupMessage]) -> None:
         logger.exception("realtime publish failed for %d groups", len(messages))
 
 
-# Set by publishing_deferred(): where committed messages wait for the end of the block.
-_deferred: ContextVar[list[GroupMessage] | None] = ContextVar("realtime_deferred_messages", default=None)
+class _BackgroundPublisher:
+    """Publishes what committed transactions hand it on its own thread, in order,
+    merging whatever queued up meanwhile into one publish."""
+
+    JOIN_TIMEOUT = 120.0
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[GroupMessage] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="realtime-publisher", daemon=True)
+        self._thread.start()
+
+    def put(self, messages: Sequence[GroupMessage]) -> None:
+        self._queue.put(list(messages))
+
+    def _run(self) -> None:
+        while True:
+            messages = self._queue.get()
+            if messages is None:
+                return
+            stop = False
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    more = self._queue.get_nowait()
+                    if more is None:
+                        stop = True
+                        break
+                    messages.extend(more)
+            publish(messages)  # never raises
+            if stop:
+                return
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(self.JOIN_TIMEOUT)
+        if self._thread.is_alive():
+            logger.warning("realtime publish: background publisher still busy after %.0f s", self.JOIN_TIMEOUT)
+
+
+# Set by publishing_in_background(): the publisher committed messages go to.
+_background: ContextVar[_BackgroundPublisher | None] = ContextVar("realtime_background_publisher", default=None)
 
 
 def publish_on_commit(messages: Sequence[GroupMessage]) -> None:
     """Publish once the current transaction commits; nothing if it rolls back."""
     if not messages:
         return
-    bucket = _deferred.get()
-    if bucket is not None:
-        transaction.on_commit(lambda: bucket.extend(messages), robust=True)
+    publisher = _background.get()
+    if publisher is not None:
+        transaction.on_commit(lambda: publisher.put(messages), robust=True)
     else:
         transaction.on_commit(lambda: publish(messages), robust=True)
 
 
 @contextmanager
-def publishing_deferred() -> Iterator[None]:
-    """Inside the block, what each committed transaction would publish is collected and
-    published once when the block ends. A fan-out written in several transactions (one
-    per chunk) then does not make chunk 2 wait for chunk 1's sockets, and the sockets get
-    one pipelined burst. Only outside a transaction: inside one, nothing commits before
-    the block ends, so publishing stays on the outer commit as usual. Nested blocks
-    publish with the outermost."""
-    if connection.in_atomic_block or _deferred.get() is not None:
+def publishing_in_background() -> Iterator[None]:
+    """Inside the block, what each transaction publishes on commit goes out on a
+    background thread while the caller carries on; the block ends once all of it is
+    out. A fan-out written in several transactions (one per chunk) then neither makes
+    chunk 2 wait for chunk 1's sockets nor holds chunk 1's sockets until the end.
+    Only outside a transaction: inside one nothing commits before the block ends, so
+    publishing stays on that commit as usual. Nested blocks share the outer publisher."""
+    if connection.in_atomic_block or _background.get() is not None:
         yield
         return
-    bucket: list[GroupMessage] = []
-    token = _deferred.set(bucket)
+    publisher = _BackgroundPublisher()
+    token = _background.set(publisher)
     try:
         yield
     finally:
-        _deferred.reset(token)
-        publish(bucket)
+        _background.reset(token)
+        publisher.close()
