@@ -30,3 +30,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
 ]
+
+# /api/ paths that match no route answer the JSON error envelope too (404 not_found).
+handler404 = "backend.conventions.errors.api_page_not_found"

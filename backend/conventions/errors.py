@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -54,6 +55,15 @@ _STATUS_CODES: dict[type[exceptions.APIException], tuple[str, str]] = {
     exceptions.UnsupportedMediaType: ("unsupported_media_type", "不支持的请求内容类型"),
     exceptions.Throttled: ("rate_limited", "请求过于频繁，请稍后再试"),
 }
+
+
+def api_page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a URL under /api/ that matches no route (e.g. `sms/jobs/abc/` where the
+    route takes a number) answers the envelope like every other API 404; other paths keep
+    Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "对象不存在"}}, status=404)
+    return defaults.page_not_found(request, exception or Http404())
 
 
 def _flatten(detail: Any) -> list[str]:

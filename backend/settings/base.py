@@ -175,6 +175,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Declared errors for every operation of a kind (401, 429, malformed JSON), public
+    # operations marked as such, recorded examples merged in: backend/conventions/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.conventions.schema.postprocess_schema",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "NoticeStatusEnum": "backend.notices.models.Notice.Status",
         "SmsJobStatusEnum": "backend.sms.models.SmsJob.Status",

@@ -19,6 +19,7 @@ from backend.accounts.services import (
     token_revoke,
 )
 from backend.audit.services import client_ip
+from backend.conventions.schema import error_responses
 
 from .base import caller
 from .me import MeOutput
@@ -69,9 +70,7 @@ class PasswordLoginView(AnonymousView):
         request=PasswordLoginInput,
         responses={
             200: LoginOutput,
-            400: OpenApiResponse(description="invalid"),
-            401: OpenApiResponse(description="invalid_credentials"),
-            429: OpenApiResponse(description="account_locked (Retry-After)"),
+            **error_responses("400 invalid", "401 invalid_credentials", "429 account_locked"),
         },
         tags=["accounts"],
     )
@@ -102,8 +101,7 @@ class TokenRefreshView(AnonymousView):
         request=TokenRefreshInput,
         responses={
             200: TokenPairOutput,
-            400: OpenApiResponse(description="invalid"),
-            401: OpenApiResponse(description="token_invalid / account_disabled"),
+            **error_responses("400 invalid", "401 token_invalid account_disabled"),
         },
         tags=["accounts"],
     )
@@ -130,8 +128,7 @@ class SmsCodeView(AnonymousView):
         request=SmsCodeInput,
         responses={
             204: OpenApiResponse(description="sent, or silently not sent to an unknown number"),
-            400: OpenApiResponse(description="invalid_phone"),
-            429: OpenApiResponse(description="sms_code_rate_limited (Retry-After)"),
+            **error_responses("400 invalid_phone", "429 sms_code_rate_limited"),
         },
         tags=["accounts"],
     )
@@ -155,10 +152,7 @@ class SmsLoginView(AnonymousView):
             "burnt after 5 wrong guesses)."
         ),
         request=SmsLoginInput,
-        responses={
-            200: LoginOutput,
-            400: OpenApiResponse(description="invalid_phone / invalid_code"),
-        },
+        responses={200: LoginOutput, **error_responses("400 invalid_phone invalid_code")},
         tags=["accounts"],
     )
     def post(self, request: Request) -> Response:
@@ -185,8 +179,7 @@ class LogoutView(APIView):
         request=LogoutInput,
         responses={
             204: OpenApiResponse(description="logged out"),
-            400: OpenApiResponse(description="invalid"),
-            401: OpenApiResponse(description="not_authenticated / token_invalid"),
+            **error_responses("400 invalid", "401 token_invalid"),
         },
         tags=["accounts"],
     )

@@ -12,6 +12,7 @@ from backend.accounts.models import Device
 from backend.accounts.selectors import devices_of_user
 from backend.accounts.services import device_delete, device_register
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 
 from .base import caller
@@ -49,11 +50,7 @@ class DeviceCollectionView(APIView):
             "characters); 401 not_authenticated."
         ),
         request=DeviceRegisterInput,
-        responses={
-            201: DeviceOutput,
-            200: DeviceOutput,
-            400: OpenApiResponse(description="invalid"),
-        },
+        responses={201: DeviceOutput, 200: DeviceOutput, **error_responses("400 invalid")},
         tags=["accounts"],
     )
     def post(self, request: Request) -> Response:
@@ -73,10 +70,7 @@ class DeviceDetailView(APIView):
     @extend_schema(
         summary="删除设备 / Remove a device",
         description="Stops push to that installation.\n\nErrors: 404 not_found (unknown or not the caller's).",
-        responses={
-            204: OpenApiResponse(description="removed"),
-            404: OpenApiResponse(description="not_found"),
-        },
+        responses={204: OpenApiResponse(description="removed"), **error_responses("404 not_found")},
         tags=["accounts"],
     )
     def delete(self, request: Request, device_id: str) -> Response:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.selectors import user_profile
+from backend.conventions.schema import error_responses
 
 from .base import caller
 
@@ -61,7 +62,7 @@ class MeView(APIView):
             "children (guardians) and administered orgs.\n\n"
             "Errors: 401 not_authenticated, token_invalid, account_disabled."
         ),
-        responses={200: MeOutput, 401: OpenApiResponse(description="not_authenticated / token_invalid")},
+        responses={200: MeOutput, **error_responses("401 token_invalid account_disabled")},
         tags=["accounts"],
     )
     def get(self, request: Request) -> Response:

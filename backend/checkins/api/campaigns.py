@@ -5,7 +5,7 @@ Views translate HTTP to services/selectors and back; scope lives in the selector
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +34,7 @@ from backend.checkins.services import (
 from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope, parse_id
 
 from .serializers import (
@@ -49,7 +50,6 @@ from .serializers import (
 )
 
 TAGS = ["checkins"]
-NOT_FOUND = OpenApiResponse(description="not_found：活动不存在或不在调用者范围内")
 
 
 def visible_campaign(request: Request, campaign_id: str) -> CheckinCampaign:
@@ -83,7 +83,7 @@ class CampaignCollectionView(APIView):
             OpenApiParameter("status", str, enum=["open", "closed"], required=False),
             OpenApiParameter("class_id", int, required=False),
         ],
-        responses={200: page_of(CampaignOutput)},
+        responses={200: page_of(CampaignOutput), **error_responses("400 invalid_status")},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -128,7 +128,14 @@ class CampaignCollectionView(APIView):
             "401 not_authenticated."
         ),
         request=CampaignCreateInput,
-        responses={201: CampaignOutput, 200: CampaignOutput, 400: OpenApiResponse(description="见上")},
+        responses={
+            201: CampaignOutput,
+            200: CampaignOutput,
+            **error_responses(
+                "400 invalid class_ids_required unknown_ids classes_in_different_schools title_required start_date_in_past end_before_start campaign_too_long invalid_weekdays no_campaign_days invalid_content_types invalid_makeup_days invalid_idempotency_key",
+                "409 idempotency_key_reused",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -150,7 +157,7 @@ class CampaignDetailView(APIView):
         summary="打卡活动详情 / A check-in campaign",
         description="The campaign, whether today is a campaign day, and whether the caller may manage "
         "it.\n\nErrors: 401 not_authenticated; 404 not_found.",
-        responses={200: CampaignOutput, 404: NOT_FOUND},
+        responses={200: CampaignOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, campaign_id: str) -> Response:
@@ -172,7 +179,15 @@ class CampaignDetailView(APIView):
             "409 campaign_closed."
         ),
         request=CampaignUpdateInput,
-        responses={200: CampaignOutput, 404: NOT_FOUND},
+        responses={
+            200: CampaignOutput,
+            **error_responses(
+                "400 invalid title_required campaign_started start_date_in_past end_before_start campaign_too_long invalid_weekdays no_campaign_days invalid_content_types invalid_makeup_days",
+                "403 not_campaign_owner",
+                "404 not_found",
+                "409 campaign_closed",
+            ),
+        },
         tags=TAGS,
     )
     def patch(self, request: Request, campaign_id: str) -> Response:
@@ -199,7 +214,7 @@ class CampaignCloseView(APIView):
         description="Ends the campaign now: no more check-ins, make-ups or reminders. Idempotent.\n\n"
         "Errors: 403 not_campaign_owner; 404 not_found.",
         request=None,
-        responses={200: CampaignOutput, 404: NOT_FOUND},
+        responses={200: CampaignOutput, **error_responses("403 not_campaign_owner", "404 not_found")},
         tags=TAGS,
     )
     def post(self, request: Request, campaign_id: str) -> Response:
@@ -223,7 +238,10 @@ class CampaignStatsView(APIView):
             "Errors: 400 invalid_date; 403 teachers_only (students and guardians); 404 not_found."
         ),
         parameters=[OpenApiParameter("date", str, required=False, description="YYYY-MM-DD")],
-        responses={200: CampaignStatsOutput, 404: NOT_FOUND},
+        responses={
+            200: CampaignStatsOutput,
+            **error_responses("400 invalid_date", "403 teachers_only", "404 not_found"),
+        },
         tags=TAGS,
     )
     def get(self, request: Request, campaign_id: str) -> Response:
@@ -257,7 +275,10 @@ class CampaignStreaksView(APIView):
             "Errors: 400 student_id_required, invalid_student_id; 404 not_found (campaign or student)."
         ),
         parameters=[OpenApiParameter("student_id", int, required=False)],
-        responses={200: CheckinStreaksOutput, 404: NOT_FOUND},
+        responses={
+            200: CheckinStreaksOutput,
+            **error_responses("400 student_id_required invalid_student_id", "404 not_found"),
+        },
         tags=TAGS,
     )
     def get(self, request: Request, campaign_id: str) -> Response:
@@ -303,7 +324,7 @@ class CampaignRankingView(APIView):
             "allows names in public; teachers and admins always see names.\n\n"
             "Errors: 403 class_visibility_off; 404 not_found."
         ),
-        responses={200: CheckinRankingOutput, 404: NOT_FOUND},
+        responses={200: CheckinRankingOutput, **error_responses("403 class_visibility_off", "404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, campaign_id: str) -> Response:

@@ -27,7 +27,8 @@ from backend.checkins.services import (
 )
 from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.privacy.selectors import privacy_hide_withdrawn
 from backend.privacy.services import privacy_audit_read
@@ -42,8 +43,6 @@ from .serializers import (
     comment_data,
     parse_date,
 )
-
-CHECKIN_NOT_FOUND = OpenApiResponse(description="not_found：打卡不存在或不在调用者范围内")
 
 
 class CheckinLikeOutput(serializers.Serializer):
@@ -76,7 +75,14 @@ class CampaignCheckinsView(APIView):
             OpenApiParameter("date", str, required=False, description="YYYY-MM-DD"),
             OpenApiParameter("scope", str, enum=["private", "class"], required=False),
         ],
-        responses={200: CheckinOutput(many=True), 404: CHECKIN_NOT_FOUND},
+        responses={
+            200: page_of(CheckinOutput),
+            **error_responses(
+                "400 invalid_date invalid_student_id invalid_scope",
+                "403 class_visibility_off",
+                "404 not_found",
+            ),
+        },
         tags=TAGS,
     )
     def get(self, request: Request, campaign_id: str) -> Response:
@@ -141,7 +147,15 @@ class CampaignCheckinsView(APIView):
             "409 already_checked_in, client_id_reused, campaign_closed."
         ),
         request=CheckinCreateInput,
-        responses={201: CheckinOutput, 200: CheckinOutput, 404: CHECKIN_NOT_FOUND},
+        responses={
+            201: CheckinOutput,
+            200: CheckinOutput,
+            **error_responses(
+                "400 invalid date_in_future outside_campaign not_a_campaign_day makeup_window_passed content_required unknown_attachments attachment_type_not_allowed too_many_attachments invalid_idempotency_key",
+                "404 not_found student_not_found",
+                "409 already_checked_in client_id_reused campaign_closed idempotency_key_reused",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request, campaign_id: str) -> Response:
@@ -172,7 +186,7 @@ class CheckinDetailView(APIView):
         description="The check-in with attachments, likes and comments, for the student, their "
         "guardians, the class's teachers and school admins (not bureau admins; what `checkin.created` points at)."
         "\n\nErrors: 404 not_found.",
-        responses={200: CheckinOutput, 404: CHECKIN_NOT_FOUND},
+        responses={200: CheckinOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, checkin_id: str) -> Response:
@@ -195,7 +209,15 @@ class CheckinCommentsView(APIView):
             "409 idempotency_key_reused."
         ),
         request=CheckinCommentInput,
-        responses={201: CheckinCommentOutput, 404: CHECKIN_NOT_FOUND},
+        responses={
+            201: CheckinCommentOutput,
+            **error_responses(
+                "400 invalid comment_required invalid_idempotency_key",
+                "403 teachers_only",
+                "404 not_found",
+                "409 idempotency_key_reused",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request, checkin_id: str) -> Response:
@@ -221,7 +243,11 @@ class CheckinLikesView(APIView):
             "first like only.\n\nErrors: 403 teachers_only; 404 not_found."
         ),
         request=None,
-        responses={201: CheckinLikeOutput, 200: CheckinLikeOutput, 404: CHECKIN_NOT_FOUND},
+        responses={
+            201: CheckinLikeOutput,
+            200: CheckinLikeOutput,
+            **error_responses("403 teachers_only", "404 not_found"),
+        },
         tags=TAGS,
     )
     def post(self, request: Request, checkin_id: str) -> Response:
@@ -236,7 +262,10 @@ class CheckinLikesView(APIView):
         description="Withdraws the caller's like; idempotent (204 either way).\n\n"
         "Errors: 403 teachers_only; 404 not_found.",
         request=None,
-        responses={204: OpenApiResponse(description="unliked"), 404: CHECKIN_NOT_FOUND},
+        responses={
+            204: OpenApiResponse(description="unliked"),
+            **error_responses("403 teachers_only", "404 not_found"),
+        },
         tags=TAGS,
     )
     def delete(self, request: Request, checkin_id: str) -> Response:

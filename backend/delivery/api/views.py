@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.conventions.schema import error_responses
 from backend.delivery.models import DeliveryPreference
 from backend.delivery.services import delivery_preferences_get, delivery_preferences_set
 
@@ -34,7 +35,7 @@ class NotificationSettingsView(APIView):
         summary="修改通知设置 / Change notification settings",
         description="只改提交的字段。错误码：invalid。",
         request=PreferenceSerializer,
-        responses=PreferenceSerializer,
+        responses={200: PreferenceSerializer, **error_responses("400 invalid")},
         tags=["accounts"],
     )
     def patch(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError, not_found
+from backend.conventions.schema import error_responses
 from backend.files.api.serializers import FileOutput
 from backend.files.models import File
 from backend.files.selectors import download_token_check, file_payloads
@@ -30,7 +31,14 @@ class FileUploadView(APIView):
             "错误码：unsupported_file_type (415)、file_too_large (413)、empty_file、file_content_mismatch、invalid。"
         ),
         request={"multipart/form-data": FileIn},
-        responses={201: FileOutput},
+        responses={
+            201: FileOutput,
+            **error_responses(
+                "400 invalid empty_file file_content_mismatch",
+                "413 file_too_large",
+                "415 unsupported_file_type",
+            ),
+        },
         tags=["files"],
     )
     def post(self, request: Request) -> Response:
@@ -50,10 +58,7 @@ class FileDownloadView(APIView):
 
     @extend_schema(
         summary="下载附件 / Download an attachment",
-        responses={
-            200: OpenApiResponse(description="文件内容"),
-            404: OpenApiResponse(description="not_found"),
-        },
+        responses={200: OpenApiResponse(description="文件内容"), **error_responses("404 not_found")},
         tags=["files"],
     )
     def get(self, request: HttpRequest, token: str) -> FileResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope, parse_id
 from backend.homework.models import Assignment
 from backend.homework.selectors import (
@@ -82,7 +83,7 @@ class AssignmentCollectionView(APIView):
             "Errors: 400 invalid_class_id; 401 not_authenticated."
         ),
         parameters=[OpenApiParameter("class_id", int, required=False)],
-        responses={200: page_of(AssignmentOutput)},
+        responses={200: page_of(AssignmentOutput), **error_responses("400 invalid_class_id")},
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
@@ -117,8 +118,10 @@ class AssignmentCollectionView(APIView):
         responses={
             201: AssignmentOutput,
             200: AssignmentOutput,
-            400: OpenApiResponse(description="see description"),
-            409: OpenApiResponse(description="idempotency_key_reused"),
+            **error_responses(
+                "400 invalid unknown_ids classes_in_different_schools due_in_past invalid_submission_types invalid_max_score invalid_grade_scale unknown_attachments too_many_attachments invalid_idempotency_key",
+                "409 idempotency_key_reused",
+            ),
         },
         tags=TAG,
     )
@@ -162,7 +165,7 @@ class AssignmentDetailView(APIView):
             "Errors: 401 not_authenticated; 404 not_found (no such assignment or not in the "
             "caller's classes)."
         ),
-        responses={200: AssignmentOutput, 404: OpenApiResponse(description="not_found")},
+        responses={200: AssignmentOutput, **error_responses("404 not_found")},
         tags=TAG,
     )
     def get(self, request: Request, assignment_id: str) -> Response:
@@ -183,9 +186,11 @@ class AssignmentDetailView(APIView):
         request=Input,
         responses={
             200: AssignmentOutput,
-            400: OpenApiResponse(description="see description"),
-            404: OpenApiResponse(description="not_found"),
-            409: OpenApiResponse(description="assignment_closed, assignment_past_due"),
+            **error_responses(
+                "400 invalid field_not_editable due_in_past invalid_submission_types unknown_attachments",
+                "404 not_found",
+                "409 assignment_closed assignment_past_due",
+            ),
         },
         tags=TAG,
     )
@@ -214,7 +219,7 @@ class AssignmentCloseView(APIView):
             "Errors: 401 not_authenticated; 404 not_found (not the caller's assignment)."
         ),
         request=None,
-        responses={200: AssignmentOutput, 404: OpenApiResponse(description="not_found")},
+        responses={200: AssignmentOutput, **error_responses("404 not_found")},
         tags=TAG,
     )
     def post(self, request: Request, assignment_id: str) -> Response:
@@ -236,11 +241,7 @@ class AssignmentRemindView(APIView):
             "assignment_closed."
         ),
         request=None,
-        responses={
-            200: AssignmentRemindOutput,
-            404: OpenApiResponse(description="not_found"),
-            409: OpenApiResponse(description="assignment_closed"),
-        },
+        responses={200: AssignmentRemindOutput, **error_responses("404 not_found", "409 assignment_closed")},
         tags=TAG,
     )
     def post(self, request: Request, assignment_id: str) -> Response:
@@ -266,8 +267,8 @@ class AssignmentExcellentView(APIView):
             "keeps feedback private)."
         ),
         responses={
-            200: ExcellentWorkOutput(many=True),
-            404: OpenApiResponse(description="class_visibility_off"),
+            200: page_of(ExcellentWorkOutput),
+            **error_responses("404 not_found class_visibility_off"),
         },
         tags=TAG,
     )

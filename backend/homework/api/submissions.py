@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError
-from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.homework.selectors import (
     ROSTER_STATES,
@@ -83,7 +84,10 @@ class SubmissionCollectionView(APIView):
             "Errors: 400 invalid_state; 401 not_authenticated; 404 not_found."
         ),
         parameters=[OpenApiParameter("state", str, enum=list(ROSTER_STATES), required=False)],
-        responses={200: AssignmentRosterRowOutput(many=True), 404: OpenApiResponse(description="not_found")},
+        responses={
+            200: page_of(AssignmentRosterRowOutput),
+            **error_responses("400 invalid_state", "404 not_found"),
+        },
         tags=TAG,
     )
     def get(self, request: Request, assignment_id: str) -> Response:
@@ -132,9 +136,11 @@ class SubmissionCollectionView(APIView):
         responses={
             201: SubmissionDetailOutput,
             200: SubmissionDetailOutput,
-            400: OpenApiResponse(description="see description"),
-            404: OpenApiResponse(description="not_found"),
-            409: OpenApiResponse(description="assignment_closed, resubmit_not_allowed, client_id_reused"),
+            **error_responses(
+                "400 invalid submission_type_not_allowed empty_submission unknown_attachments too_many_attachments",
+                "404 not_found",
+                "409 assignment_closed resubmit_not_allowed client_id_reused",
+            ),
         },
         tags=TAG,
     )
@@ -159,7 +165,7 @@ class SubmissionDetailView(APIView):
             "the student's class, the student and their guardians only.\n\n"
             "Errors: 401 not_authenticated; 404 not_found."
         ),
-        responses={200: SubmissionDetailOutput, 404: OpenApiResponse(description="not_found")},
+        responses={200: SubmissionDetailOutput, **error_responses("404 not_found")},
         tags=TAG,
     )
     def get(self, request: Request, submission_id: str) -> Response:
@@ -194,9 +200,11 @@ class FeedbackView(APIView):
         request=Input,
         responses={
             201: SubmissionDetailOutput,
-            400: OpenApiResponse(description="see description"),
-            404: OpenApiResponse(description="not_found"),
-            409: OpenApiResponse(description="submission_superseded, assignment_closed"),
+            **error_responses(
+                "400 invalid invalid_score invalid_grade empty_feedback conflicting_feedback unknown_attachments attachment_type_not_allowed",
+                "404 not_found",
+                "409 submission_superseded assignment_closed",
+            ),
         },
         tags=TAG,
     )

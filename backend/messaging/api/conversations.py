@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from backend.conventions.errors import not_found
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.messaging.models import Conversation
 from backend.messaging.selectors import conversation_list
 from backend.messaging.services import (
@@ -98,7 +99,11 @@ class ConversationCollectionView(APIView):
             "(class, user or child outside the caller's scope)."
         ),
         request=Input,
-        responses={201: ConversationOutput, 200: ConversationOutput},
+        responses={
+            201: ConversationOutput,
+            200: ConversationOutput,
+            **error_responses("400 invalid invalid_user", "403 guardian_chats_off", "404 not_found"),
+        },
         tags=TAG,
     )
     def post(self, request: Request) -> Response:
@@ -129,7 +134,7 @@ class ConversationDetailView(APIView):
         operation_id="conversations_read_one",
         summary="会话详情 / Conversation",
         description="Errors: 404 not_found (not a member).",
-        responses={200: ConversationOutput},
+        responses={200: ConversationOutput, **error_responses("404 not_found")},
         tags=TAG,
     )
     def get(self, request: Request, conversation_id: str) -> Response:
@@ -154,7 +159,8 @@ class ReadView(APIView):
         responses={
             200: inline_serializer(
                 "ReadOutput", {"up_to": serializers.IntegerField(), "unread": serializers.IntegerField()}
-            )
+            ),
+            **error_responses("400 invalid", "404 not_found"),
         },
         tags=TAG,
     )
@@ -173,7 +179,7 @@ class CloseView(APIView):
         summary="关闭讨论 / Close a discussion",
         description="A teacher of the class or a school admin; members can no longer post.\n\nErrors: 403 not_moderator; 404 not_found.",
         request=None,
-        responses={200: ConversationOutput},
+        responses={200: ConversationOutput, **error_responses("403 not_moderator", "404 not_found")},
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
@@ -193,7 +199,10 @@ class PinView(APIView):
         summary="置顶消息 / Pin a message",
         description='`{"message_id": id}` pins, `{"message_id": null}` unpins.\n\nErrors: 400 unknown_message; 403 not_moderator; 404 not_found.',
         request=Input,
-        responses={200: ConversationOutput},
+        responses={
+            200: ConversationOutput,
+            **error_responses("400 unknown_message", "403 not_moderator", "404 not_found"),
+        },
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
@@ -222,7 +231,12 @@ class MuteView(APIView):
         summary="禁言成员 / Mute a member",
         description="A moderator stops a member from posting for `minutes` (0 lifts it).\n\nErrors: 400 not_a_member, cannot_mute_teacher, invalid; 403 not_moderator; 404 not_found.",
         request=Input,
-        responses={200: Output},
+        responses={
+            200: Output,
+            **error_responses(
+                "400 not_a_member cannot_mute_teacher invalid", "403 not_moderator", "404 not_found"
+            ),
+        },
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
@@ -267,7 +281,8 @@ class NotificationsView(APIView):
             200: inline_serializer(
                 "ConversationNotificationsOutput",
                 {"muted": serializers.BooleanField(), "until": serializers.DateTimeField(allow_null=True)},
-            )
+            ),
+            **error_responses("400 invalid", "404 not_found"),
         },
         tags=TAG,
     )

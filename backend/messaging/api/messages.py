@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError
+from backend.conventions.schema import error_responses
 from backend.messaging.selectors import message_for_member, message_rows, messages_visible
 from backend.messaging.services import membership_for, message_delete, message_send, report_create
 
@@ -57,7 +58,10 @@ class MessageCollectionView(APIView):
             OpenApiParameter("before", int, required=False),
             OpenApiParameter("after", int, required=False),
         ],
-        responses={200: ChatMessagePageOutput},
+        responses={
+            200: ChatMessagePageOutput,
+            **error_responses("400 invalid_before invalid_after", "404 not_found"),
+        },
         tags=TAG,
     )
     def get(self, request: Request, conversation_id: str) -> Response:
@@ -93,7 +97,16 @@ class MessageCollectionView(APIView):
             "client_id_reused."
         ),
         request=Input,
-        responses={201: ChatMessageOutput, 200: ChatMessageOutput},
+        responses={
+            201: ChatMessageOutput,
+            200: ChatMessageOutput,
+            **error_responses(
+                "400 empty_body body_too_long unknown_attachments attachment_type_not_allowed unknown_reply_to invalid_idempotency_key",
+                "403 muted_until students_read_only",
+                "404 not_found",
+                "409 conversation_closed client_id_reused idempotency_key_reused",
+            ),
+        },
         tags=TAG,
     )
     def post(self, request: Request, conversation_id: str) -> Response:
@@ -122,7 +135,7 @@ class MessageDetailView(APIView):
             "The sender within 2 minutes of sending, or a moderator (a teacher of the conversation, a "
             "school admin). Members receive `message.deleted`.\n\nErrors: 403 cannot_delete; 404 not_found."
         ),
-        responses={204: None},
+        responses={204: None, **error_responses("403 cannot_delete", "404 not_found")},
         tags=TAG,
     )
     def delete(self, request: Request, message_id: str) -> Response:
@@ -149,7 +162,8 @@ class ReportCreateView(APIView):
         responses={
             201: inline_serializer(
                 "ReportCreated", {"id": serializers.IntegerField(), "status": serializers.CharField()}
-            )
+            ),
+            **error_responses("400 invalid empty_reason", "404 not_found", "409 message_deleted"),
         },
         tags=TAG,
     )

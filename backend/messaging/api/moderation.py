@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.messaging.models import Report, SensitiveWord
 from backend.messaging.office_hours import label
@@ -90,7 +91,10 @@ class ReportResolveView(APIView):
             "not_found; 409 report_resolved."
         ),
         request=Input,
-        responses={200: ReportOutput},
+        responses={
+            200: ReportOutput,
+            **error_responses("400 invalid", "404 not_found", "409 report_resolved"),
+        },
         tags=TAG,
     )
     def post(self, request: Request, report_id: str) -> Response:
@@ -121,7 +125,7 @@ class SchoolWordsView(APIView):
         operation_id="schools_sensitive_words_read",
         summary="学校敏感词 / School sensitive words",
         description="The school's own list (the platform defaults apply as well). School admins only.\n\nErrors: 404 not_found.",
-        responses={200: Output},
+        responses={200: Output, **error_responses("404 not_found")},
         tags=TAG,
     )
     def get(self, request: Request, school_id: str) -> Response:
@@ -138,7 +142,10 @@ class SchoolWordsView(APIView):
             "too_many_words; 404 not_found."
         ),
         request=Input,
-        responses={200: Output},
+        responses={
+            200: Output,
+            **error_responses("400 invalid invalid_word too_many_words", "404 not_found"),
+        },
         tags=TAG,
     )
     def put(self, request: Request, school_id: str) -> Response:
@@ -176,7 +183,7 @@ class OfficeHoursView(APIView):
         operation_id="me_office_hours_read",
         summary="我的办公时间 / My office hours",
         description="Teachers only (default Mon–Fri 07:30–18:00).\n\nErrors: 403 not_teacher.",
-        responses={200: Output},
+        responses={200: Output, **error_responses("403 not_teacher")},
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
@@ -197,7 +204,10 @@ class OfficeHoursView(APIView):
             "invalid_hours; 403 not_teacher."
         ),
         request=Body,
-        responses={200: Output},
+        responses={
+            200: Output,
+            **error_responses("400 invalid invalid_weekdays invalid_hours", "403 not_teacher"),
+        },
         tags=TAG,
     )
     def put(self, request: Request) -> Response:

@@ -4,7 +4,7 @@ Views translate HTTP to services/selectors and back; scope lives in the selector
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from backend.audit.services import client_ip
 from backend.conventions.errors import ApiError
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.schema import error_responses
 from backend.notices.models import NoticeReceipt
 from backend.notices.selectors import (
     RECEIPT_STATES,
@@ -49,7 +50,6 @@ from .serializers import (
 )
 
 TAGS = ["notices"]
-NOT_FOUND = OpenApiResponse(description="not_found：通知不存在或不在调用者范围内")
 
 
 class ReceiptPagination(IdCursorPagination):
@@ -72,7 +72,7 @@ class NoticeCollectionView(APIView):
             "Errors: 400 invalid_box; 401 not_authenticated."
         ),
         parameters=[OpenApiParameter("box", str, enum=["inbox", "sent"], required=False)],
-        responses={200: NoticePageOutput},
+        responses={200: NoticePageOutput, **error_responses("400 invalid_box")},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -109,7 +109,14 @@ class NoticeCollectionView(APIView):
             "409 idempotency_key_reused; 401 not_authenticated."
         ),
         request=NoticeCreateInput,
-        responses={201: NoticeOutput, 200: NoticeOutput},
+        responses={
+            201: NoticeOutput,
+            200: NoticeOutput,
+            **error_responses(
+                "400 invalid target_required unknown_ids several_schools scheduled_in_past audience_empty invalid_idempotency_key",
+                "409 idempotency_key_reused",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -144,7 +151,7 @@ class NoticeDetailView(APIView):
             "author and admins of its school (or bureau), `stats`. Reading it does not mark it "
             "read: POST notices/{id}/read/.\n\nErrors: 401 not_authenticated; 404 not_found."
         ),
-        responses={200: NoticeOutput, 404: NOT_FOUND},
+        responses={200: NoticeOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, notice_id: str) -> Response:
@@ -171,7 +178,7 @@ class NoticeReadView(APIView):
         "Errors: 401 not_authenticated; 404 not_found (not addressed to the caller); "
         "409 notice_recalled.",
         request=None,
-        responses={200: ReceiptStateOutput, 404: NOT_FOUND},
+        responses={200: ReceiptStateOutput, **error_responses("404 not_found", "409 notice_recalled")},
         tags=TAGS,
     )
     def post(self, request: Request, notice_id: str) -> Response:
@@ -186,7 +193,10 @@ class NoticeConfirmView(APIView):
         "Errors: 400 confirmation_not_required; 401 not_authenticated; 404 not_found; "
         "409 notice_recalled.",
         request=None,
-        responses={200: ReceiptStateOutput, 404: NOT_FOUND},
+        responses={
+            200: ReceiptStateOutput,
+            **error_responses("400 confirmation_not_required", "404 not_found", "409 notice_recalled"),
+        },
         tags=TAGS,
     )
     def post(self, request: Request, notice_id: str) -> Response:
@@ -205,7 +215,7 @@ class NoticeReceiptsView(APIView):
             "Errors: 400 invalid_state; 401 not_authenticated; 404 not_found."
         ),
         parameters=[OpenApiParameter("state", str, enum=list(RECEIPT_STATES), required=False)],
-        responses={200: ReceiptPageOutput, 404: NOT_FOUND},
+        responses={200: ReceiptPageOutput, **error_responses("400 invalid_state", "404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, notice_id: str) -> Response:
@@ -235,7 +245,15 @@ class NoticeRemindersView(APIView):
             "409 notice_recalled, notice_not_published; 429 reminder_too_soon."
         ),
         request=ReminderInput,
-        responses={200: ReminderOutput, 404: NOT_FOUND},
+        responses={
+            200: ReminderOutput,
+            **error_responses(
+                "400 invalid",
+                "404 not_found",
+                "409 notice_recalled notice_not_published",
+                "429 reminder_too_soon",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request, notice_id: str) -> Response:
@@ -258,7 +276,7 @@ class NoticeRecallView(APIView):
             "409 notice_not_published (a scheduled notice: cancel it instead)."
         ),
         request=None,
-        responses={200: NoticeOutput, 404: NOT_FOUND},
+        responses={200: NoticeOutput, **error_responses("404 not_found", "409 notice_not_published")},
         tags=TAGS,
     )
     def post(self, request: Request, notice_id: str) -> Response:
@@ -273,7 +291,7 @@ class NoticeCancelView(APIView):
         description="Author or an admin above the notice, before it goes out. Audited.\n\n"
         "Errors: 401 not_authenticated; 404 not_found; 409 notice_not_scheduled.",
         request=None,
-        responses={200: NoticeOutput, 404: NOT_FOUND},
+        responses={200: NoticeOutput, **error_responses("404 not_found", "409 notice_not_scheduled")},
         tags=TAGS,
     )
     def post(self, request: Request, notice_id: str) -> Response:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from backend.audit.services import audit_record, client_ip
 from backend.conventions.errors import not_found
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.privacy.models import DataExport, RequestStatus
 from backend.privacy.policy import POLICY_SUMMARY, POLICY_TITLE, POLICY_VERSION
@@ -33,7 +34,6 @@ from .serializers import (
 )
 
 TAGS = ["privacy"]
-NOT_FOUND = OpenApiResponse(description="not_found：对象不存在或不属于调用者")
 DOWNLOAD_TTL = timedelta(hours=24)
 
 
@@ -78,7 +78,11 @@ class ConsentCollectionView(APIView):
             "(not the caller's child)."
         ),
         request=ConsentInput,
-        responses={200: ConsentOutput, 201: ConsentOutput, 404: NOT_FOUND},
+        responses={
+            200: ConsentOutput,
+            201: ConsentOutput,
+            **error_responses("400 invalid invalid_scope policy_version_outdated", "404 student_not_found"),
+        },
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -98,7 +102,7 @@ class ConsentWithdrawView(APIView):
             "class-wide views.\n\nErrors: 404 not_found."
         ),
         request=None,
-        responses={200: ConsentOutput, 404: NOT_FOUND},
+        responses={200: ConsentOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def post(self, request: Request, consent_id: str) -> Response:
@@ -134,7 +138,7 @@ class ExportDetailView(APIView):
             "Status of one of the caller's exports; when ready, a signed download URL valid "
             "for 24 hours.\n\nErrors: 404 not_found."
         ),
-        responses={200: ExportOutput, 404: NOT_FOUND},
+        responses={200: ExportOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, export_id: str) -> Response:
@@ -151,7 +155,7 @@ class ExportDownloadView(APIView):
     @extend_schema(
         operation_id="privacy_exports_download",
         summary="下载导出文件 / Download an export",
-        responses={200: OpenApiResponse(description="ZIP 文件"), 404: NOT_FOUND},
+        responses={200: OpenApiResponse(description="ZIP 文件"), **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: HttpRequest, token: str) -> FileResponse:
@@ -183,7 +187,10 @@ class DeletionCollectionView(APIView):
             "Errors: 400 invalid, confirmation_required; 404 student_not_found."
         ),
         request=DeletionInput,
-        responses={202: DeletionOutput, 404: NOT_FOUND},
+        responses={
+            202: DeletionOutput,
+            **error_responses("400 invalid confirmation_required", "404 student_not_found"),
+        },
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -199,7 +206,7 @@ class DeletionDetailView(APIView):
         operation_id="privacy_deletions_retrieve",
         summary="删除进度 / Deletion status",
         description="Status of one of the caller's deletion requests.\n\nErrors: 404 not_found.",
-        responses={200: DeletionOutput, 404: NOT_FOUND},
+        responses={200: DeletionOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, deletion_id: str) -> Response:

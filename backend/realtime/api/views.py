@@ -13,6 +13,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from backend.conventions.schema import error_responses
 from backend.realtime.selectors import user_events_page
 from backend.realtime.services import realtime_ticket_issue
 
@@ -36,7 +37,7 @@ class EventsListView(APIView):
             "`not_authenticated` / `authentication_failed` (401)."
         ),
         parameters=[EventsQueryInput],
-        responses={200: EventsPageOutput},
+        responses={200: EventsPageOutput, **error_responses("400 invalid")},
     )
     def get(self, request: Request) -> Response:
         query = EventsQueryInput(data=request.query_params)
@@ -71,7 +72,7 @@ class TicketCreateView(APIView):
             "Errors: `not_authenticated` / `authentication_failed` (401), `rate_limited` (429)."
         ),
         request=None,
-        responses={200: TicketOutput},
+        responses={200: TicketOutput, **error_responses("429 rate_limited")},
     )
     def post(self, request: Request) -> Response:
         ticket, ttl = realtime_ticket_issue(user=_caller(request))

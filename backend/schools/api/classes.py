@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from backend.accounts.phones import mask_phone
 from backend.conventions.errors import ApiError
 from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.privacy.services import privacy_audit_read
 from backend.schools.models import ClassMembership
@@ -89,7 +90,7 @@ class ClassMembersView(APIView):
             "not one of the caller's)."
         ),
         parameters=[OpenApiParameter("role", str, enum=["teacher", "student"], required=False)],
-        responses={200: ClassMemberOutput(many=True), 404: OpenApiResponse(description="not_found")},
+        responses={200: ClassMemberOutput(many=True), **error_responses("400 invalid_role", "404 not_found")},
         tags=["schools"],
     )
     def get(self, request: Request, class_id: str) -> Response:

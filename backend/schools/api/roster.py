@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from backend.audit.services import client_ip
 from backend.conventions.errors import ApiError
 from backend.conventions.pagination import IdCursorPagination
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.schools.models import Org
 from backend.schools.roster import RosterFileError, roster_import
@@ -53,7 +54,7 @@ class RosterImportCollectionView(APIView):
         operation_id="roster_imports_list",
         summary="花名册导入记录 / Roster imports of a school",
         description="Newest first, with counts (rows in the detail).\n\nErrors: 401; 404 not_found.",
-        responses={200: RosterImportSummaryOutput(many=True), 404: OpenApiResponse(description="not_found")},
+        responses={200: RosterImportSummaryOutput(many=True), **error_responses("404 not_found")},
         tags=["schools"],
     )
     def get(self, request: Request, school_id: str) -> Response:
@@ -81,8 +82,10 @@ class RosterImportCollectionView(APIView):
         responses={
             201: RosterImportOutput,
             200: RosterImportOutput,
-            400: OpenApiResponse(description="file-level error, see codes"),
-            404: OpenApiResponse(description="not_found"),
+            **error_responses(
+                "400 file_required empty_file file_too_large too_many_rows unsupported_format invalid_file missing_columns duplicate_columns",
+                "404 not_found",
+            ),
         },
         tags=["schools"],
     )
@@ -113,7 +116,7 @@ class RosterImportDetailView(APIView):
         operation_id="roster_imports_retrieve",
         summary="花名册导入结果 / One roster import with its row report",
         description="Errors: 401; 404 not_found (unknown import, or a school the caller does not administer).",
-        responses={200: RosterImportOutput, 404: OpenApiResponse(description="not_found")},
+        responses={200: RosterImportOutput, **error_responses("404 not_found")},
         tags=["schools"],
     )
     def get(self, request: Request, school_id: str, import_id: str) -> Response:

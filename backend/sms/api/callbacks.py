@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError
+from backend.conventions.schema import error_responses
 from backend.sms.providers import outgoing_provider, provider_names
 from backend.sms.services import sms_replies_record, sms_reports_record
 from sms_gateway.errors import CallbackFormatError
@@ -86,7 +87,15 @@ class ReportCallbackView(_CallbackView):
         ),
         parameters=_PARAMS,
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
-        responses={200: CallbackAckOutput},
+        responses={
+            200: CallbackAckOutput,
+            **error_responses(
+                "400 callback_malformed",
+                "401 callback_unauthenticated",
+                "403 ip_not_allowed callback_not_configured",
+                "404 not_found",
+            ),
+        },
         tags=["sms-callbacks"],
         auth=[],
     )
@@ -112,7 +121,15 @@ class ReplyCallbackView(_CallbackView):
         ),
         parameters=_PARAMS,
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
-        responses={200: CallbackAckOutput},
+        responses={
+            200: CallbackAckOutput,
+            **error_responses(
+                "400 callback_malformed",
+                "401 callback_unauthenticated",
+                "403 ip_not_allowed callback_not_configured",
+                "404 not_found",
+            ),
+        },
         tags=["sms-callbacks"],
         auth=[],
     )

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.sms.providers import provider_supports_free_text
 from backend.sms.selectors import accounts_visible_to, job_templates, ledger_of_account
@@ -49,7 +50,7 @@ class AccountDetailView(APIView):
         operation_id="sms_accounts_retrieve",
         summary="短信账户详情 / One SMS account",
         description="Errors: `not_found` (404, also for accounts outside the caller's scope).",
-        responses={200: AccountOutput},
+        responses={200: AccountOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, account_id: int) -> Response:
@@ -65,7 +66,7 @@ class AccountLedgerView(APIView):
             "Every movement: top_up, transfer_in/out, reserve, charge, refund, release. `segments` "
             "changes the balance, `held` the reservations.\n\nErrors: `not_found` (404)."
         ),
-        responses={200: page_of(LedgerEntryOutput)},
+        responses={200: page_of(LedgerEntryOutput), **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, account_id: int) -> Response:
@@ -87,7 +88,12 @@ class AccountTransferView(APIView):
             "`account_frozen` (409)."
         ),
         request=TransferInput,
-        responses={201: TransferOutput},
+        responses={
+            201: TransferOutput,
+            **error_responses(
+                "400 invalid transfer_not_allowed", "404 not_found", "409 insufficient_quota account_frozen"
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request, account_id: int) -> Response:

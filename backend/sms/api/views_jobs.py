@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.sms.audience import Audience
 from backend.sms.models import SmsJob
@@ -92,7 +93,14 @@ class JobPreviewView(APIView):
             "quiet hours show when they would go out (`scheduled_for`).\n\n" + _ERRORS + "."
         ),
         request=JobInput,
-        responses={200: PreviewOutput},
+        responses={
+            200: PreviewOutput,
+            **error_responses(
+                "400 invalid audience_invalid unknown_ids content_invalid unknown_template template_params_invalid text_too_long free_text_not_supported audience_outside_account",
+                "403 urgent_requires_admin",
+                "404 not_found",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -135,7 +143,15 @@ class JobListCreateView(APIView):
             "`idempotency_key_reused` (409)."
         ),
         request=JobInput,
-        responses={201: JobOutput},
+        responses={
+            201: JobOutput,
+            **error_responses(
+                "400 invalid audience_invalid unknown_ids content_invalid unknown_template template_params_invalid text_too_long free_text_not_supported audience_outside_account no_recipients invalid_idempotency_key",
+                "403 urgent_requires_admin",
+                "404 not_found",
+                "409 insufficient_quota account_frozen idempotency_key_reused",
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -168,7 +184,7 @@ class JobDetailView(APIView):
             "and segments reserved / charged / refunded.\n\nErrors: `not_found` (404)."
         ),
         parameters=[OpenApiParameter("job_id", int, OpenApiParameter.PATH)],
-        responses={200: JobOutput},
+        responses={200: JobOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def get(self, request: Request, job_id: int) -> Response:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.pagination import IdCursorPagination, page_of
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.schools.selectors import admin_org_paths
 from backend.sms.models import SmsMessage
@@ -55,7 +56,7 @@ class MessageListView(APIView):
             "Phone numbers are shown in full to school admins only.\n\nErrors: `invalid` (400)."
         ),
         parameters=[MessageQueryInput],
-        responses={200: page_of(MessageOutput)},
+        responses={200: page_of(MessageOutput), **error_responses("400 invalid")},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -87,7 +88,7 @@ class ReplyListView(APIView):
             "yet. Others see an empty list.\n\nErrors: `invalid` (400)."
         ),
         parameters=[ReplyQueryInput],
-        responses={200: page_of(ReplyOutput)},
+        responses={200: page_of(ReplyOutput), **error_responses("400 invalid")},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -107,7 +108,7 @@ class ReplyHandledView(APIView):
         summary="标记回复已处理 / Mark a reply as dealt with",
         description="Idempotent.\n\nErrors: `not_found` (404).",
         request=None,
-        responses={200: ReplyOutput},
+        responses={200: ReplyOutput, **error_responses("404 not_found")},
         tags=TAGS,
     )
     def post(self, request: Request, reply_id: int) -> Response:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.conventions.errors import ApiError
+from backend.conventions.schema import error_responses
 from backend.conventions.scope import get_in_scope
 from backend.schools.models import Org
 from backend.stats.models import ScoreRow
@@ -73,7 +74,10 @@ class ScoresView(APIView):
         tags=TAG,
         summary="应用积分汇总 / Usage scores of an org",
         parameters=[ORG_PARAM, WEEK_PARAM],
-        responses={200: ScoresOutput},
+        responses={
+            200: ScoresOutput,
+            **error_responses("400 org_id_required invalid_week week_not_monday", "404 not_found"),
+        },
         description="学校：每位教师各项得分；上级机构：下属每所学校各项得分。"
         "Errors: 400 org_id_required, invalid_week, week_not_monday; 404 not_found (机构不在管理范围).",
     )
@@ -105,7 +109,10 @@ class TeacherScoresView(APIView):
         tags=TAG,
         summary="教师积分明细 / A teacher's scores with evidence",
         parameters=[WEEK_PARAM],
-        responses={200: TeacherScoresOutput},
+        responses={
+            200: TeacherScoresOutput,
+            **error_responses("400 invalid_week week_not_monday", "404 not_found"),
+        },
         description="每项得分及其依据（哪条通知、哪个打卡活动、哪份作业），超出上限的也列出（capped）。"
         "Errors: 400 invalid_week, week_not_monday; 404 not_found.",
     )
@@ -130,7 +137,10 @@ class ReachView(APIView):
             OpenApiParameter("class_id", int, required=True),
             OpenApiParameter("days", int, description="统计最近多少天的通知，默认 30，最多 366"),
         ],
-        responses={200: ReachOutput},
+        responses={
+            200: ReachOutput,
+            **error_responses("400 class_id_required invalid_days", "404 not_found"),
+        },
         description="班级家长的阅读率，以及无法触达的家庭（未装应用且短信不可达：无号码、退订、号码失效、发送失败）。"
         "Errors: 400 class_id_required, invalid_days; 404 not_found.",
     )
@@ -162,7 +172,8 @@ class QuarterlyReportView(APIView):
         responses={
             (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiResponse(
                 description="工作表：概览、教师积分、家庭触达、周趋势（含图表）"
-            )
+            ),
+            **error_responses("400 org_id_required invalid_quarter", "404 not_found"),
         },
         description="Errors: 400 org_id_required, invalid_quarter; 404 not_found.",
     )
