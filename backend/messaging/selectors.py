@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from backend.conventions.errors import not_found
 from backend.files.selectors import file_payloads
@@ -138,7 +139,7 @@ def message_row(message: Message, *, files: dict[int, dict[str, Any]], viewer_id
         "body": None if deleted else message.body,
         "attachments": [] if deleted else [files[i] for i in message.attachment_ids or [] if i in files],
         "reply_to": message.reply_to_id,
-        "created_at": message.created_at.isoformat(),
+        "created_at": timezone.localtime(message.created_at).isoformat(),
         "deleted": deleted,
         "system": message.is_system,
         "pending": message.status == Message.Status.HELD,

@@ -151,3 +151,13 @@ def test_cursor_pagination_shape_and_order(client_for, teacher):
     assert len(page2["results"]) == 5
     assert page2["next"] is None
     assert not set(ids) & {row["id"] for row in page2["results"]}
+
+
+def test_plain_dict_answers_carry_the_schools_offset_like_serializer_fields():
+    from datetime import UTC, datetime
+
+    from backend.conventions.rendering import LocalTimeJSONRenderer
+
+    rendered = LocalTimeJSONRenderer().render({"at": datetime(2026, 11, 23, 14, 22, 10, 961009, tzinfo=UTC)})
+
+    assert rendered == b'{"at":"2026-11-23T22:22:10.961009+08:00"}'
