@@ -5,7 +5,19 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-NAMES = ["receipts", "class_notice", "request_overhead", "mass_text", "push"]
+NAMES = [
+    "receipts",
+    "class_notice",
+    "request_overhead",
+    "mass_text",
+    "push",
+    "district_notice",
+    "broadcast",
+    "checkin_burst",
+    "idle_capacity",
+    "reconnect_storm",
+    "soak",
+]
 
 
 def load(name: str) -> Any:

@@ -54,10 +54,10 @@ def _rows(n: int) -> list[tuple[Any, ...]]:
     return [(1, 100000 + i, "guardian", f"学生{i}妈妈", students) for i in range(n)]
 
 
-def _baseline_once(dsn: str, how: str) -> float:
+def _baseline_once(dsn: str, how: str, count: int = RECIPIENTS) -> float:
     import psycopg
 
-    rows = _rows(RECIPIENTS)
+    rows = _rows(count)
     with psycopg.connect(dsn) as conn:
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bench_receipts "
