@@ -23,6 +23,10 @@ from django.conf import settings
 
 DEFAULT_TTL_SECONDS = 90
 KEY_PREFIX = "realtime:presence:"
+# Per process (event loop): presence calls are single round trips, so a few dozen
+# connections carry thousands of sockets; a burst queues for up to POOL_TIMEOUT_SECONDS.
+POOL_MAX_CONNECTIONS = 50
+POOL_TIMEOUT_SECONDS = 20
 
 
 class PresenceStore(Protocol):
@@ -90,7 +94,13 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(self.url)
+            # A bounded pool that makes a burst wait for a connection: redis-py's default
+            # pool fails at once past 100 connections, and a failed leave() left a gone
+            # user "online" (no push) for a TTL (bench/: reconnect storm, district notice).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=POOL_MAX_CONNECTIONS, timeout=POOL_TIMEOUT_SECONDS
+            )
+            client = redis.asyncio.Redis.from_pool(pool)  # owns the pool: closed with the client
             self._async_clients[loop] = client
             _close_with_loop(loop, client)
         return client
