@@ -12,6 +12,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from backend.conventions.concurrency import HttpConcurrencyLimit  # noqa: E402
 from backend.realtime.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+application = ProtocolTypeRouter(
+    {"http": HttpConcurrencyLimit(django_asgi_app), "websocket": websocket_application}
+)

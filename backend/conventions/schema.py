@@ -4,7 +4,7 @@
   entries for `extend_schema`: each status with the shared error envelope (`ErrorEnvelope`)
   and one example per stable code, with the Chinese message the code really carries.
 - `postprocess_schema` (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds what holds for
-  every operation of a kind: 401 to every operation that needs a token, 429 where a
+  every operation of a kind: 503 `server_busy` to all, 401 to every operation that needs a token, 429 where a
   throttle applies, 400 `malformed_request` and 413 `payload_too_large` where a JSON body
   is read, `security: [{}]` to public operations, and merges the recorded examples
   (mobile_api_docs/recorded_examples.json, written by `python -m tools.record_examples`).
@@ -36,6 +36,7 @@ MESSAGES: dict[str, str] = {
     "not_found": "对象不存在",
     "rate_limited": "请求过于频繁，请 2 秒后再试",
     "payload_too_large": "请求内容过大（上限 1 MB）",
+    "server_busy": "服务器繁忙，请稍后重试",
     "invalid_idempotency_key": "Idempotency-Key 需为 1–128 个字符",
     "idempotency_key_reused": "该 Idempotency-Key 已用于内容不同的请求",
     # accounts
@@ -193,6 +194,7 @@ _DESCRIPTIONS = {
     413: "内容过大 / Payload too large",
     415: "不支持的类型 / Unsupported media type",
     429: "过于频繁，见 Retry-After / Too many requests, see Retry-After",
+    503: "服务器繁忙，见 Retry-After / Server busy, see Retry-After",
 }
 
 
@@ -332,6 +334,8 @@ def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, pub
                 _add_error(operation, 413, ["payload_too_large"])
             if (path, method) in throttled:
                 _add_error(operation, 429, ["rate_limited"])
+            # Any request may wait in line too long in a busy process (conventions.concurrency).
+            _add_error(operation, 503, ["server_busy"])
             if operation.get("operationId") in recorded:
                 _merge_recorded(operation, recorded[operation["operationId"]])
             operation["responses"] = dict(sorted(operation["responses"].items()))

@@ -214,6 +214,12 @@ SMS_LOGIN_CODE_IP_LIMITS = {"hour": 30, "day": 100}
 
 # The realtime gateway.
 REALTIME_TICKET_TTL = 30
+
+# HTTP requests one ASGI process works on at once; the rest queue (as coroutines) for up
+# to HTTP_QUEUE_SECONDS, then get 503 server_busy (backend/conventions/concurrency.py).
+# Keep HTTP_CONCURRENCY + 6 (the sockets' read threads) within DB_POOL_MAX_SIZE.
+HTTP_CONCURRENCY = int(env("HTTP_CONCURRENCY", "12") or 0)
+HTTP_QUEUE_SECONDS = float(env("HTTP_QUEUE_SECONDS", "10") or 10)
 REALTIME_ALLOWED_ORIGINS = env_list("REALTIME_ALLOWED_ORIGINS", "")
 
 CELERY_TASK_ACKS_LATE = True
