@@ -83,25 +83,35 @@ def classes_of_students(*, student_ids: Iterable[int]) -> QuerySet[SchoolClass]:
 
 def classes_visible_to(*, user: Any) -> QuerySet[SchoolClass]:
     """Every class the user may see anything of, in any role."""
-    q = Q(memberships__user=user)
-    q |= Q(
-        memberships__role=ClassMembership.Role.STUDENT,
-        memberships__user__guardian_links__guardian=user,
-    )
+    q = member_or_guardian_class_q(user=user)
     paths = admin_org_paths(user=user)
     if paths:
         q |= _subtree_q(paths, field="school__path")
-    return SchoolClass.objects.filter(q).distinct()
+    return SchoolClass.objects.filter(q)
+
+
+def member_or_guardian_class_q(*, user: Any, field: str = "pk") -> Q:
+    """A filter on `field` (a class id) for the classes the user is in (any role) or a
+    child of theirs is a student of. Each way in is its own index-driven subquery: one
+    OR across the membership and guardianship joins made PostgreSQL scan all of both
+    tables (0.1 s per call with 100,000 families, on every check-in: bench/ checkin_burst)."""
+    own = ClassMembership.objects.filter(user=user).values("school_class_id")
+    children = ClassMembership.objects.filter(
+        role=ClassMembership.Role.STUDENT,
+        user_id__in=Guardianship.objects.filter(guardian=user).values("student_id"),
+    ).values("school_class_id")
+    return Q(**{f"{field}__in": own}) | Q(**{f"{field}__in": children})
 
 
 def classes_manageable_by(*, user: Any) -> QuerySet[SchoolClass]:
     """Classes a user may post to or manage: those they teach, and, for admins, every
     class in their subtree."""
-    q = Q(memberships__user=user, memberships__role=ClassMembership.Role.TEACHER)
+    taught = ClassMembership.objects.filter(user=user, role=ClassMembership.Role.TEACHER).values("school_class_id")
+    q = Q(pk__in=taught)
     paths = admin_org_paths(user=user)
     if paths:
         q |= _subtree_q(paths, field="school__path")
-    return SchoolClass.objects.filter(q).distinct()
+    return SchoolClass.objects.filter(q)
 
 
 def roles_from(

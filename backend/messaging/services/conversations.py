@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from backend.audit.services import audit_record
@@ -24,6 +23,7 @@ from backend.schools.selectors import (
     guardian_display_name,
     guardian_student_ids,
     guardians_of_classes,
+    member_or_guardian_class_q,
     taught_classes,
 )
 
@@ -307,14 +307,9 @@ def discussions_join(*, user: Any) -> int:
     own) opened before they joined. Returns how many topics they were added to."""
     # One query: topics of classes the caller is in, or a child of theirs is in, where
     # they have no membership yet (usually none).
-    in_class = Q(school_class__memberships__user=user) | Q(
-        school_class__memberships__user__guardian_links__guardian=user
-    )
-    pending = (
-        Conversation.objects.filter(in_class, kind=Conversation.Kind.DISCUSSION)
-        .exclude(members__user=user)
-        .distinct()
-    )
+    pending = Conversation.objects.filter(
+        member_or_guardian_class_q(user=user, field="school_class_id"), kind=Conversation.Kind.DISCUSSION
+    ).exclude(members__user=user)
     joined = 0
     for conversation in pending:
         if user.pk in _discussion_members(conversation):
