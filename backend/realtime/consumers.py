@@ -20,6 +20,7 @@ from .frames import (
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHORIZED,
     CLOSE_UNSUPPORTED_DATA,
+    LAYER_CATCH_UP,
     FrameError,
     Ping,
     Resume,
@@ -190,10 +191,26 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _keep_alive(self, interval: float) -> None:
         """Refresh this socket's presence entry before it expires, and its group
-        membership (channels_redis forgets members after group_expiry, a day)."""
+        membership (channels_redis forgets members after group_expiry, a day, and all of
+        them when Redis restarts), then catch up on what the log has beyond the socket."""
         while True:
             await asyncio.sleep(interval)
             await self._presence("refresh")
             if self.group is not None:
                 with contextlib.suppress(Exception):
-                    await self.channel_layer.group_add(self.group, self.channel_name)
+                    layer = self.channel_layer
+                    lost = hasattr(layer, "group_has") and not await layer.group_has(
+                        self.group, self.channel_name
+                    )
+                    await layer.group_add(self.group, self.channel_name)
+                    if lost:
+                        # A Redis restart forgot the group: what was published before the
+                        # re-join never came. Catch up in the dispatch loop (one message at
+                        # a time, so it cannot interleave with a live event). Only then:
+                        # a database read per socket per heartbeat would cost an idle
+                        # process more than the sockets themselves.
+                        await layer.send(self.channel_name, {"type": LAYER_CATCH_UP})
+
+    async def realtime_catch_up(self, message: dict[str, Any]) -> None:
+        if self.stream is not None and not self.closed:
+            await self.stream.catch_up()

@@ -23,9 +23,11 @@ MAX_CLIENT_FRAME_BYTES = 64 * 1024
 MAX_CLIENT_FRAME_DEPTH = 8
 MAX_SEQ = 2**63 - 1  # PositiveBigIntegerField; a larger number would be a database error
 
-# Channel-layer message types (handlers on the consumer: realtime_event, realtime_disconnect).
+# Channel-layer message types (handlers on the consumer: realtime_event, realtime_disconnect,
+# realtime_catch_up).
 LAYER_EVENT = "realtime.event"
 LAYER_DISCONNECT = "realtime.disconnect"
+LAYER_CATCH_UP = "realtime.catch_up"  # a socket's own heartbeat: send what the log has beyond it
 
 
 def user_group(user_id: int) -> str:

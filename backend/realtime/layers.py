@@ -35,7 +35,7 @@ return over_capacity
 
 
 class FanoutRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
-    """`RedisChannelLayer` plus `group_send_many(messages)`."""
+    """`RedisChannelLayer` plus `group_send_many(messages)` and `group_has()`."""
 
     async def group_send_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> int:
         """Send each (group, message) pair as `group_send` would. Returns how many
@@ -63,6 +63,13 @@ class FanoutRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             results = await pipe.execute()
             over_capacity += sum(int(r) for r in results[-len(items) :])
         return over_capacity
+
+    async def group_has(self, group: str, channel: str) -> bool:
+        """Whether `channel` is still a member of `group` (a restarted Redis forgot every
+        group). One round trip."""
+        key = self._group_key(group)
+        score = await self.connection(self.consistent_hash(group)).zscore(key, channel)
+        return score is not None
 
     async def _members_of(self, groups: Sequence[str], now: float) -> list[list[str]]:
         """The channel names of each group (expired members removed first), one pipeline

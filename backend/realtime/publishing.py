@@ -139,11 +139,15 @@ class _BackgroundPublisher:
         self._queue.put(None)
         self._thread.join(self.JOIN_TIMEOUT)
         if self._thread.is_alive():
-            logger.warning("realtime publish: background publisher still busy after %.0f s", self.JOIN_TIMEOUT)
+            logger.warning(
+                "realtime publish: background publisher still busy after %.0f s", self.JOIN_TIMEOUT
+            )
 
 
 # Set by publishing_in_background(): the publisher committed messages go to.
-_background: ContextVar[_BackgroundPublisher | None] = ContextVar("realtime_background_publisher", default=None)
+_background: ContextVar[_BackgroundPublisher | None] = ContextVar(
+    "realtime_background_publisher", default=None
+)
 
 
 def publish_on_commit(messages: Sequence[GroupMessage]) -> None:

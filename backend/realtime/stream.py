@@ -46,8 +46,15 @@ class EventStream:
         # The client's cursor rules from here; a cursor beyond the log (a restored
         # database) is pulled back to what exists.
         self.last_seq = min(after_seq, latest)
-        await self._replay(after_seq, before_seq=None)
+        if after_seq < latest:  # a client that is up to date costs no replay query
+            await self._replay(after_seq, before_seq=None)
         return self.last_seq
+
+    async def catch_up(self) -> None:
+        """Send what the log holds beyond the last frame sent: events whose live copy
+        never came (published while a restarted Redis had forgotten this socket's group)."""
+        if self.last_seq is not None and await self._latest_seq() > self.last_seq:
+            await self._replay(self.last_seq, before_seq=None)
 
     async def _replay(self, after_seq: int, *, before_seq: int | None) -> None:
         cursor = after_seq

@@ -61,6 +61,8 @@ class CallbackDispatcher(Generic[T]):
         self._pending = 0
         self._idle = threading.Condition()
         self._stop = threading.Event()
+        self._open = threading.Event()  # cleared by hold(): nothing is settled or posted
+        self._open.set()
         self._thread = threading.Thread(target=self._run, name="sms-sim-callbacks", daemon=True)
 
     def start(self) -> None:
@@ -72,6 +74,14 @@ class CallbackDispatcher(Generic[T]):
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+
+    def hold(self) -> None:
+        """Keep submitted items pending (not settled, nothing posted) until :meth:`release`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Settle and post what :meth:`hold` kept back, and everything after it."""
+        self._open.set()
 
     def submit(self, items: Sequence[T]) -> None:
         """Schedule ``items`` for processing ``delay`` seconds from now."""
@@ -100,6 +110,9 @@ class CallbackDispatcher(Generic[T]):
             wait = batch[-1].due - time.monotonic()
             if wait > 0 and self._stop.wait(wait):
                 return
+            while not self._open.wait(0.05):
+                if self._stop.is_set():
+                    return
             try:
                 reports, replies = self._process([d.item for d in batch])
                 if reports and self.report_url:

@@ -204,6 +204,15 @@ class DysmsapiSimulator:
         with self._lock:
             self._stalls.extend([seconds] * times)
 
+    def hold_callbacks(self) -> None:
+        """Keep accepted messages pending (QuerySendDetails answers 1, no report is
+        posted) until :meth:`release_callbacks`: reports that are late."""
+        self.dispatcher.hold()
+
+    def release_callbacks(self) -> None:
+        """Settle the held messages and post their reports and replies."""
+        self.dispatcher.release()
+
     # -- observation -------------------------------------------------------------------
 
     @property

@@ -114,3 +114,13 @@ async def test_publish_uses_the_batched_send_for_many_groups(
     assert (await asyncio.wait_for(layer.receive(channels[1199]), timeout=10))["frame"]["seq"] == 1199
     assert (await asyncio.wait_for(layer.receive(channels[0]), timeout=10))["frame"]["seq"] == 0
     await layer.flush()
+
+
+async def test_group_has_tells_whether_a_socket_is_still_in_its_group(layer: FanoutRedisChannelLayer) -> None:
+    channel = await layer.new_channel()
+    await layer.group_add("user.6", channel)
+    assert await layer.group_has("user.6", channel) is True
+
+    await layer.flush()  # what a Redis restart does to every group
+
+    assert await layer.group_has("user.6", channel) is False

@@ -45,6 +45,7 @@ class Reply(StrEnum):
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     SENDER_ID_MISMATCH = "SENDER_ID_MISMATCH"
     THIRD_PARTY_AUTH_ERROR = "THIRD_PARTY_AUTH_ERROR"
+    STALL = "STALL"  # accepted, but answered only after `stall_seconds` (a client timeout)
 
 
 # reply -> (HTTP status, google.rpc status, message), as FCM sends them.
@@ -82,6 +83,9 @@ class MockFcm:
     5. `unavailable_rate`: a share of (token, attempt) pairs answers 503 UNAVAILABLE, so a
        retry of the same token may pass;
     6. 200 with `{"name": "projects/<p>/messages/<n>"}`.
+    A scripted STALL accepts the message like 6 but answers only after `stall_seconds`, so
+    a client with a shorter timeout never learns that it went out. `accepted` lists what
+    was accepted (OK and STALL), i.e. what a device would have been sent.
     Rates hash the token with `seed`: the same run gives the same answers whatever the
     arrival order. `retry_after` (seconds, or an HTTP-date string) is sent as Retry-After on
     429 and 503; None sends none. `received` lists (token, message) in arrival order."""
@@ -99,6 +103,7 @@ class MockFcm:
         retry_after: float | str | None = None,
         seed: int = 0,
         record: bool = True,
+        stall_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
@@ -110,10 +115,12 @@ class MockFcm:
         self.retry_after = retry_after
         self.seed = seed
         self.record = record
+        self.stall_seconds = stall_seconds
         self.clock = clock  # drives the quota window; tests pass a fake one
         self._scripted = {token: [Reply(r) for r in replies] for token, replies in (scripted or {}).items()}
         self._lock = threading.Lock()
         self._received: list[tuple[str, dict[str, Any]]] = []
+        self._accepted: list[tuple[str, dict[str, Any]]] = []
         self._replies: Counter[str] = Counter()
         self._attempts: Counter[str] = Counter()
         self._ids = itertools.count(1)
@@ -215,6 +222,12 @@ class MockFcm:
             return list(self._received)
 
     @property
+    def accepted(self) -> list[tuple[str, dict[str, Any]]]:
+        """(token, message) of every message accepted (OK or STALL), in arrival order."""
+        with self._lock:
+            return list(self._accepted)
+
+    @property
     def replies(self) -> dict[str, int]:
         """How many times each Reply was given (a snapshot)."""
         with self._lock:
@@ -259,8 +272,9 @@ class MockFcm:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 status, extra, payload = self._handle(method, target.split("?", 1)[0], body)
-                if self.latency:
-                    await asyncio.sleep(self.latency)
+                stall = self.stall_seconds if extra.pop("X-Mock-Stall", None) else 0.0
+                if self.latency or stall:
+                    await asyncio.sleep(self.latency + stall)
                 writer.write(_response(status, extra, payload))
                 await writer.drain()
                 if version != "HTTP/1.1" or headers.get("connection", "").lower() == "close":
@@ -294,8 +308,12 @@ class MockFcm:
             reply = self._decide(token) if payload_ok else Reply.INVALID_ARGUMENT
             self._replies[reply] += 1
             name = f"projects/{match['project']}/messages/{next(self._ids)}"
+            if reply in (Reply.OK, Reply.STALL) and self.record:
+                self._accepted.append((token, message))
         if reply == Reply.OK:
             return 200, {}, {"name": name}
+        if reply == Reply.STALL:
+            return 200, {"X-Mock-Stall": "1"}, {"name": name}
         status, rpc_status, text = _ERRORS[reply]
         extra: dict[str, str] = {}
         if reply in (Reply.UNAVAILABLE, Reply.QUOTA_EXCEEDED) and self.retry_after is not None:
