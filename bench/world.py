@@ -127,6 +127,10 @@ def seed() -> World:
                 ],
                 batch_size=2000,
             )
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")  # plans for the loaded tables, not empty ones
     class_ids = list(SchoolClass.objects.filter(school=school).order_by("id").values_list("id", flat=True))
     teacher_id = User.objects.get(phone="19900000001").pk
     admin_id = User.objects.get(phone="19900000002").pk
