@@ -106,7 +106,9 @@ def member_or_guardian_class_q(*, user: Any, field: str = "pk") -> Q:
 def classes_manageable_by(*, user: Any) -> QuerySet[SchoolClass]:
     """Classes a user may post to or manage: those they teach, and, for admins, every
     class in their subtree."""
-    taught = ClassMembership.objects.filter(user=user, role=ClassMembership.Role.TEACHER).values("school_class_id")
+    taught = ClassMembership.objects.filter(user=user, role=ClassMembership.Role.TEACHER).values(
+        "school_class_id"
+    )
     q = Q(pk__in=taught)
     paths = admin_org_paths(user=user)
     if paths:

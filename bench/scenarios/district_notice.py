@@ -1,6 +1,6 @@
 """District notice: one notice to 100,000 guardians (the synthetic 2,000-class school of
 mass_text, every guardian with the app and one Android device), 5,000 of them with a
-socket open on 2 daphne processes; quick: the first 200 classes (10,000 guardians) and
+socket open on 2 daphne processes; quick: the first 100 classes (5,000 guardians) and
 500 sockets. `notice_create()` + the fan-out the Celery task runs (`notice_fanout_run`)
 in the bench process, as in `receipts`; meanwhile 2 Celery worker processes (solo pool)
 run the delivery tasks each chunk queues, pushing through the FCM backend to the mock FCM
@@ -127,7 +127,7 @@ def run(quick: bool, world: Any) -> list[Result]:
     from backend.delivery.models import Dispatch
 
     school = mass_school()
-    classes = 200 if quick else len(school["class_ids"])
+    classes = 100 if quick else len(school["class_ids"])
     recipients = classes * CLASS_SIZE
     sockets = 500 if quick else 5_000
     window = 15.0 if quick else 20.0
