@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.reliability.servers import PrivateRedis, require_redis_server
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 
@@ -18,6 +21,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords and "tests/reliability" in str(item.path):
             item.add_marker(pytest.mark.skip(reason="long run: `make reliability` (RELIABILITY_FULL=1)"))
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own (free port, temp dir) that it may kill and restart."""
+    require_redis_server()
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()
 
 
 @dataclass

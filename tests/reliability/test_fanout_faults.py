@@ -12,20 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.servers import PrivateRedis, require_redis_server
+from tests.reliability.servers import PrivateRedis
 
 pytestmark = pytest.mark.django_db
 
 FAMILIES = 500
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    require_redis_server()
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from tests.reliability.servers import CeleryWorker, PrivateRedis, require_redis_server, wait_until
+from tests.reliability.servers import CeleryWorker, PrivateRedis, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,12 +31,9 @@ VISIBILITY_TIMEOUT = 3  # seconds (production: 12 h)
 
 
 @pytest.fixture
-def broker() -> Iterator[PrivateRedis]:
-    require_redis_server()
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.stop()
+def broker(private_redis: PrivateRedis) -> PrivateRedis:
+    """The Celery broker of this test: a redis-server of its own."""
+    return private_redis
 
 
 @pytest.fixture
