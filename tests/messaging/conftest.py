@@ -3,18 +3,15 @@ send messages over the API, app devices, and readers of the event log and outbox
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from itertools import count
 from typing import Any
 
 import pytest
-from django.test import TestCase
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.delivery.rules import SHANGHAI
+from tests.committing import committing_client_for, run  # noqa: F401 - run: imported by the tests
 
 # Monday 10:00: inside default office hours (Mon–Fri 07:30–18:00), outside quiet hours.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
@@ -23,35 +20,10 @@ _client_ids = count(1)
 _tokens = count(1)
 
 
-@contextmanager
-def committed() -> Iterator[None]:
-    """Run what waits for a commit (on_commit callbacks, and those they add) at the end."""
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        yield
-
-
-def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a service or task as a worker would: then run its on-commit work."""
-    with committed():
-        return function(*args, **kwargs)
-
-
-class CommittingClient(APIClient):
-    """An API client whose requests end as a committed transaction would (push, SMS)."""
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        with committed():
-            return super().request(*args, **kwargs)
-
-
 @pytest.fixture
 def client_for() -> Callable[[Any], Any]:
-    def make(user: Any) -> Any:
-        client = CommittingClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-        return client
-
-    return make
+    """Authenticated clients whose requests end as a committed transaction would."""
+    return committing_client_for
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from itertools import count
 from typing import Any
@@ -21,13 +20,12 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 from django.db import transaction
-from django.test import TestCase
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.delivery.push import push_backend
 from backend.delivery.rules import SHANGHAI
 from backend.sms.outbox import sent_messages
+from tests.committing import committing_client_for, run  # noqa: F401 - run: imported by the tests
 
 # A school day at 10:00: outside quiet hours, so pushes and texts go at once.
 DAYTIME = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
@@ -85,35 +83,10 @@ def demo(_demo_module: None, db: Any) -> Any:
     return demo_people()
 
 
-@contextmanager
-def committed() -> Iterator[None]:
-    """Run what waits for a commit (on_commit callbacks, and those they add) at the end."""
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        yield
-
-
-def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a task or service as a worker would: in its own transaction, then commit."""
-    with committed():
-        return function(*args, **kwargs)
-
-
-class CommittingClient(APIClient):
-    """An API client whose requests end as a committed transaction would."""
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        with committed():
-            return super().request(*args, **kwargs)
-
-
 @pytest.fixture
 def client_for() -> Callable[[Any], Any]:
-    def make(user: Any) -> Any:
-        client = CommittingClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-        return client
-
-    return make
+    """Authenticated clients whose requests end as a committed transaction would."""
+    return committing_client_for
 
 
 def pushed_tokens() -> list[str]:
