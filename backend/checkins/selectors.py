@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from backend.schools.models import ClassMembership, OrgAdmin
+from backend.schools.pseudonyms import alias_label
 from backend.schools.selectors import (
     class_members,
     classes_visible_to,
@@ -35,7 +36,6 @@ from .models import (
     CheckinComment,
     CheckinLike,
 )
-from .pseudonyms import alias_label
 from .schedule import Schedule, local_date
 from .streaks import Streaks, compute_streaks
 

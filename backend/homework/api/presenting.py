@@ -21,8 +21,7 @@ from backend.homework.selectors import (
     current_feedback,
     current_submissions_of,
 )
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from backend.schools.pseudonyms import alias_label
 
 
 def work_status(submission: Submission | None) -> str:
@@ -47,16 +46,6 @@ def assignment_status(assignment: Assignment) -> str:
     if assignment.is_closed:
         return "closed"
     return "past_due" if assignment.due_at <= timezone.now() else "open"
-
-
-def alias(number: int) -> str:
-    """1 → "同学A", 27 → "同学AA": how a classmate's showcased work is labelled when the
-    school does not allow names in public."""
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = LETTERS[rest] + letters
-    return f"同学{letters}"
 
 
 def _attachment_ids(submissions: Iterable[Submission]) -> list[int]:
@@ -222,7 +211,7 @@ def excellent_rows(
     return [
         {
             "id": s.pk,
-            "student": {"display_name": s.student.name if names_public else alias(n)},
+            "student": {"display_name": s.student.name if names_public else alias_label(n)},
             "class_id": s.school_class_id,
             "class_name": s.school_class.name,
             "text": s.text,

@@ -1,4 +1,5 @@
-"""Pseudonyms shown to classmates when a school does not allow names in public."""
+"""Pseudonyms shown to classmates when a school does not allow names in public (check-in
+rankings and classmates' views, homework showcases)."""
 
 from __future__ import annotations
 
