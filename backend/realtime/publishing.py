@@ -34,53 +34,43 @@ GIVE_UP_AFTER_FAILURES = 10
 GroupMessage = tuple[str, dict[str, Any]]
 
 
-async def _send_batches(layer: Any, messages: Sequence[GroupMessage]) -> tuple[int, int]:
-    batches = iter([messages[start : start + BATCH_SIZE] for start in range(0, len(messages), BATCH_SIZE)])
-    sent = failed = 0
-    first_error: BaseException | None = None
-
-    async def worker() -> None:
-        nonlocal sent, failed, first_error
-        for batch in batches:
-            try:
-                await layer.group_send_many(batch)
-                sent += len(batch)
-            except Exception as exc:  # noqa: BLE001 - Redis down or restarting: log and move on
-                failed += len(batch)
-                first_error = first_error or exc
-
-    await asyncio.gather(*(worker() for _ in range(BATCH_CONCURRENCY)))
-    if failed:
-        logger.warning(
-            "realtime publish: %d of %d group sends failed (%r); clients will resume",
-            failed,
-            len(messages),
-            first_error,
-        )
-    return sent, failed
-
-
 async def _send_all(layer: BaseChannelLayer, messages: Sequence[GroupMessage]) -> tuple[int, int]:
+    """Send concurrently; returns (sent, not sent). With group_send_many (realtime.layers)
+    the unit is a pipelined batch of BATCH_SIZE groups, otherwise one group_send, and then
+    the workers stop once GIVE_UP_AFTER_FAILURES sends failed and none went through."""
+    units: list[Sequence[GroupMessage]]
     if hasattr(layer, "group_send_many"):
-        return await _send_batches(layer, messages)
-    pending = iter(messages)  # shared by the workers; next() never awaits, so no races
+        units = [messages[start : start + BATCH_SIZE] for start in range(0, len(messages), BATCH_SIZE)]
+        workers, give_up = BATCH_CONCURRENCY, None
+
+        async def send(unit: Sequence[GroupMessage]) -> None:
+            await layer.group_send_many(unit)  # type: ignore[attr-defined]
+
+    else:
+        units = [[message] for message in messages]
+        workers, give_up = PUBLISH_CONCURRENCY, GIVE_UP_AFTER_FAILURES
+
+        async def send(unit: Sequence[GroupMessage]) -> None:
+            await layer.group_send(*unit[0])  # type: ignore[attr-defined]
+
+    pending = iter(units)  # shared by the workers; next() never awaits, so no races
     sent = failed = 0
     first_error: BaseException | None = None
 
     async def worker() -> None:
         nonlocal sent, failed, first_error
-        for group, message in pending:
-            if failed >= GIVE_UP_AFTER_FAILURES and not sent:
+        for unit in pending:
+            if give_up is not None and failed >= give_up and not sent:
                 return
             try:
-                await layer.group_send(group, message)  # type: ignore[attr-defined]
-                sent += 1
-            except Exception as exc:  # noqa: BLE001 - any layer failure: log and move on
-                failed += 1
+                await send(unit)
+                sent += len(unit)
+            except Exception as exc:  # noqa: BLE001 - Redis down or restarting: log and move on
+                failed += len(unit)
                 first_error = first_error or exc
 
-    await asyncio.gather(*(worker() for _ in range(min(PUBLISH_CONCURRENCY, len(messages)))))
-    if failed:
+    await asyncio.gather(*(worker() for _ in range(min(workers, len(units)))))
+    if sent < len(messages):
         logger.warning(
             "realtime publish: %d of %d group sends failed (%r); clients will resume",
             len(messages) - sent,

@@ -20,14 +20,9 @@ WAIT = 5.0
 
 
 @pytest.fixture(autouse=True)
-def _channel_layer(settings: Any) -> Any:
+def _channel_layer() -> Any:
     from channels.layers import channel_layers
 
-    layer = settings.CHANNEL_LAYERS["default"]
-    if "Redis" in layer["BACKEND"]:
-        hosts = [h if isinstance(h, dict) else {"address": h} for h in layer["CONFIG"]["hosts"]]
-        hosts = [{"socket_timeout": None, **h} for h in hosts]
-        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": hosts}}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

@@ -42,17 +42,11 @@ def test_event() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _channel_layer(settings: Any) -> Any:
-    """A fresh channel layer per test. With Redis, client-side socket timeouts are off
-    as channels_redis needs with redis-py ≥ 8 (see test_redis.py::test_idle_socket_*):
-    otherwise its 5 s blocking reads time out and cancellations are swallowed."""
+def _channel_layer() -> Any:
+    """A fresh channel layer per test (the settings already turn redis-py ≥ 8's socket
+    timeout off, as channels_redis needs: see test_redis.py::test_idle_socket_*)."""
     from channels.layers import channel_layers
 
-    layer = settings.CHANNEL_LAYERS["default"]
-    if "Redis" in layer["BACKEND"]:
-        hosts = [h if isinstance(h, dict) else {"address": h} for h in layer["CONFIG"]["hosts"]]
-        hosts = [{"socket_timeout": None, **h} for h in hosts]
-        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": hosts}}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
