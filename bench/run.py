@@ -18,7 +18,8 @@ from pathlib import Path
 from bench import scenarios, world
 from bench.core import Result
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# BENCH_RESULTS_DIR: write somewhere else (an experiment that must not replace latest.*).
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
 
 
 def _fmt(value: float | None) -> str:
