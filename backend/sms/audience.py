@@ -113,23 +113,26 @@ def audience_people(
     """Recipients (one per person and number) and exclusions, in the selector's order.
     `unsubscribed_among` (phones → those unsubscribed) is None for urgent texts, which
     reach unsubscribed numbers too."""
-    rows = class_audience(class_ids=class_ids, roles=roles)
+    # Each stored number normalised once (None: none stored, "": stored but not valid).
+    rows = [
+        (user_id, name, (check_phone(raw).phone or "") if raw else None)
+        for user_id, name, raw in class_audience(class_ids=class_ids, roles=roles)
+    ]
     unsubscribed: set[str] | None = None
     if unsubscribed_among is not None:
-        unsubscribed = unsubscribed_among(p for p in (check_phone(r[2]).phone for r in rows if r[2]) if p)
+        unsubscribed = unsubscribed_among(phone for _, _, phone in rows if phone)
     people = People()
     seen_users: set[int] = set()
     seen_phones: set[str] = set()
-    for user_id, name, raw in rows:
+    for user_id, name, phone in rows:
         if user_id in seen_users:
             people.excluded.append(Exclusion(user_id, name, "duplicate"))
             continue
         seen_users.add(user_id)
-        if not raw:
+        if phone is None:
             people.excluded.append(Exclusion(user_id, name, "no_phone"))
             continue
-        phone = check_phone(raw).phone
-        if phone is None:
+        if not phone:
             people.excluded.append(Exclusion(user_id, name, "invalid_phone"))
         elif phone in seen_phones:
             people.excluded.append(Exclusion(user_id, name, "duplicate"))
