@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/jiaxiao
 REDIS ?= redis://127.0.0.1:6379/0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run serve migrate seed test test-services lint audit docs docs-check docs-examples ci clean bench soak reliability
+.PHONY: install run serve migrate seed test test-services lint audit audit-latest docs docs-check docs-examples ci clean bench soak reliability
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ AUDIT_SERVICE ?= pypi
 audit: install
 	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
 	  --vulnerability-service $(AUDIT_SERVICE) -r constraints.txt
+
+# Where only PyPI's project feed answers (no per-release JSON, no OSV): the pins that are
+# their project's latest release are audited from it, the others named NOT AUDITED.
+audit-latest: install
+	$(BIN)/python -m tools.audit_latest constraints.txt
 
 ci: test test-services lint docs-check
 
