@@ -24,7 +24,9 @@ from backend.settings.production import *  # noqa: F403
 from backend.settings.production import CHANNEL_LAYERS, SIMPLE_JWT
 
 # Keep bench traffic apart from other users of the same Redis server.
-CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "bench"
+# BENCH_LAYER_PREFIX: a second set of servers in the same run on a layer of its own
+# (the broadcast scenario's Channels floor), so group sends do not reach both.
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("BENCH_LAYER_PREFIX", "bench")
 SMS_PROVIDER = os.environ.get("BENCH_SMS_PROVIDER", "memory")
 PUSH_BACKEND = os.environ.get("BENCH_PUSH_BACKEND", "memory")
 SMS_PROVIDER_OPTIONS: dict[str, object] = {}
