@@ -3,7 +3,9 @@ consumer under daphne does to deliver per-user events on the product's channel l
 
 It authenticates once at connect (the same JWT, no database), joins the user's group
 (`user.<id>`, as the gateway does) and forwards each `realtime.event` frame as compact
-JSON text. No resume, presence, heartbeat or catch-up. What the gateway costs above this
+JSON text. No resume, presence, heartbeat or catch-up, and no close_old_connections()
+thread hand-off per message (Channels ≥ 4.2's dispatch does one: measured here, 1,500 →
+2,360 frames per CPU-second without it). What the gateway costs above this
 floor is ours to cut; the gap from this floor to the bare `websockets` server is the cost
 of Channels + daphne + the Redis channel layer themselves.
 
@@ -21,6 +23,7 @@ import django
 
 django.setup()
 
+from channels.consumer import get_handler_name  # noqa: E402
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from rest_framework_simplejwt.exceptions import TokenError  # noqa: E402
@@ -46,6 +49,14 @@ class FloorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels ≥ 4.2 runs close_old_connections() on its sync thread before every
+        # message (a thread hand-off each); nothing here touches the database.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message["frame"], ensure_ascii=False, separators=(",", ":")))
