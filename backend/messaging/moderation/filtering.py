@@ -37,7 +37,10 @@ class Verdict:
         return bool(self.hits) and not self.held
 
 
-def default_words() -> list[tuple[str, str]]:
+@lru_cache(maxsize=1)
+def default_words() -> tuple[tuple[str, str], ...]:
+    """The platform's list (default_words.txt), read once per process: it ships with
+    the code, so it changes only with a deploy."""
     path = Path(__file__).with_name("default_words.txt")
     rows: list[tuple[str, str]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -46,7 +49,7 @@ def default_words() -> list[tuple[str, str]]:
             continue
         word, _, policy = line.partition(" ")
         rows.append((word, policy.strip() or MASK_POLICY))
-    return rows
+    return tuple(rows)
 
 
 @lru_cache(maxsize=256)
