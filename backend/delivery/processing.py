@@ -158,19 +158,26 @@ def execute(
     save_grouped(Delivery, rows, DELIVERY_FIELDS)
 
 
-def _push_message(dispatch: Dispatch, token: str, *, step: int) -> PushMessage:
+def _push_messages(dispatch: Dispatch, tokens: Sequence[str], *, step: int) -> list[PushMessage]:
+    """The dispatch's push to each token: what is common (data, title, collapse key) is
+    worked out once, and the messages share one data mapping (nothing mutates it)."""
     data = {str(k): str(v) for k, v in dispatch.push_data.items()}
     data.setdefault("event", dispatch.event_type)
     data.setdefault("source", f"{dispatch.source_type}:{dispatch.source_id}")
     title = dispatch.push_title if step == STEP_FIRST else f"提醒：{dispatch.push_title}"
-    return PushMessage(
-        token=token,
-        title=title,
-        body=dispatch.push_body,
-        data=data,
-        collapse_key=f"{dispatch.source_type}-{dispatch.source_id}",
-        urgent=dispatch.urgency == Urgency.URGENT,
-    )
+    collapse_key = f"{dispatch.source_type}-{dispatch.source_id}"
+    urgent = dispatch.urgency == Urgency.URGENT
+    return [
+        PushMessage(
+            token=token,
+            title=title,
+            body=dispatch.push_body,
+            data=data,
+            collapse_key=collapse_key,
+            urgent=urgent,
+        )
+        for token in tokens
+    ]
 
 
 def _send_push(
@@ -209,7 +216,7 @@ def push_attempts_send(dispatch: Dispatch, attempts: list[PushAttempt], *, step:
     Tokens reported gone are forgotten; transient failures are retried later."""
     if not attempts:
         return set()
-    results = push_backend().send([_push_message(dispatch, a.token, step=step) for a in attempts])
+    results = push_backend().send(_push_messages(dispatch, [a.token for a in attempts], step=step))
     gone: list[str] = []
     retry: list[int] = []
     retry_after = 0.0
@@ -230,7 +237,8 @@ def push_attempts_send(dispatch: Dispatch, attempts: list[PushAttempt], *, step:
     if retry:
         from .tasks import delivery_push_retry
 
-        attempt_no = max(a.attempts for a in attempts if a.pk in set(retry))
+        retrying = set(retry)
+        attempt_no = max(a.attempts for a in attempts if a.pk in retrying)
         delay = backoff_delay(attempt_no - 1, retry_after=retry_after or None)
         transaction.on_commit(lambda: delivery_push_retry.apply_async((retry,), countdown=delay))
     return sent
@@ -257,11 +265,14 @@ def _send_sms(dispatch: Dispatch, rows: dict[int, Delivery], *, step: int) -> No
             row.sms_note = outcome[:64]
 
 
-def pending_batch(dispatch_id: int, after_id: int) -> list[Delivery]:
+def pending_ids(dispatch_id: int, after_id: int) -> list[int]:
+    """Ids of the next batch of rows still waiting for a first delivery (ids only: the
+    caller locks and loads them)."""
     return list(
         Delivery.objects.filter(dispatch_id=dispatch_id, id__gt=after_id)
         .filter(Q(push_state=PushState.PENDING) | Q(sms_state=SmsState.PENDING))
-        .order_by("id")[:BATCH]
+        .order_by("id")
+        .values_list("id", flat=True)[:BATCH]
     )
 
 

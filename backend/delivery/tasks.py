@@ -17,21 +17,32 @@ TICK_BATCH = 1000
 
 @shared_task(acks_late=True)
 def delivery_dispatch(dispatch_id: int, after_id: int = 0) -> int:
-    """First delivery of a dispatch, one batch per task; chains the next batch."""
+    """First delivery of a dispatch, one batch per task. A full batch hands the next one to
+    another worker as soon as its own rows are locked, so a dispatch's batches are sent by
+    as many workers as there are (one after the other, a second worker sat idle while the
+    first waited on FCM)."""
     dispatch = Dispatch.objects.select_related("school").filter(pk=dispatch_id).first()
     if dispatch is None:
         return 0
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=[r.pk for r in processing.pending_batch(dispatch_id, after_id)])
+            .filter(pk__in=processing.pending_ids(dispatch_id, after_id))
             .order_by("id")
         )
+        if len(rows) == processing.BATCH:
+            last = rows[-1].pk
+            if delivery_dispatch.app.conf.task_always_eager:
+                # In-process (the embedded default): the next task would run inside this
+                # transaction, so it waits for the commit like every other side effect.
+                transaction.on_commit(lambda: delivery_dispatch.delay(dispatch_id, last))
+            else:
+                # Not on commit: the next task takes only rows after these, whatever becomes
+                # of this transaction (rolled back, these rows stay pending and this task is
+                # redelivered), so there is nothing to wait for.
+                delivery_dispatch.delay(dispatch_id, last)
         if rows:
             processing.process_first(dispatch, rows)
-    if len(rows) == processing.BATCH:
-        last = rows[-1].pk
-        transaction.on_commit(lambda: delivery_dispatch.delay(dispatch_id, last))
     return len(rows)
 
 

@@ -266,6 +266,10 @@ PUSH_BACKEND = env("PUSH_BACKEND", "console")
 FCM_CREDENTIALS_FILE = env("FCM_CREDENTIALS_FILE")
 FCM_PROJECT_ID = env("FCM_PROJECT_ID")
 FCM_ENDPOINT = env("FCM_ENDPOINT")
+FCM_HTTP_TIMEOUT = float(env("FCM_HTTP_TIMEOUT", "10") or 10)
+FCM_CONCURRENCY = int(env("FCM_CONCURRENCY", "500") or 500)  # push requests in flight per process
+# Push requests started per second per process: keep processes × this ≤ FCM's 10,000/s.
+FCM_MAX_PER_SECOND = float(env("FCM_MAX_PER_SECOND", "4000") or 4000)
 
 # The outgoing SMS provider used for login codes and notices (see backend/sms).
 # PIPL art. 28/31: a student's data is processed only after a guardian's consent.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -146,20 +145,20 @@ def test_concurrent_clients_are_all_recorded(start_mock):
     assert sorted(t for t, _ in mock.received) == sorted(f"t{i}" for i in range(640))
 
 
-def test_sustains_2000_requests_per_second_on_loopback(start_mock):
+def test_answers_4000_keep_alive_requests_from_4_clients_at_once(start_mock):
+    # Its speed is the push scenario's baseline in bench/ (a rate asserted here would
+    # only measure how busy the machine is).
     mock = start_mock(record=False)
     per_client, clients = 1000, 4
 
-    def client(_: int) -> None:
+    def client(_: int) -> list[int]:
         conn = _connect(mock)
-        for i in range(per_client):
-            _post(conn, f"t{i}")
+        statuses = [_post(conn, f"t{i}")[0] for i in range(per_client)]
         conn.close()
+        return statuses
 
-    started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(client, range(clients)))
-    rate = per_client * clients / (time.perf_counter() - started)
+        statuses = [s for part in pool.map(client, range(clients)) for s in part]
 
+    assert statuses == [200] * (per_client * clients)
     assert mock.request_count == per_client * clients
-    assert rate >= 2000, f"{rate:.0f} requests/s"

@@ -158,22 +158,25 @@ def test_other_fcm_errors(start_mock, fcm_settings, message, replies, outcome, c
     assert len(mock.received) == len(replies)
 
 
-def test_1200_messages_go_in_batches_of_at_most_500(start_mock, fcm_settings, message, monkeypatch):
+def test_1200_messages_go_in_chunks_within_the_sdk_batch_limit(
+    start_mock, fcm_settings, message, monkeypatch
+):
     mock = start_mock()
     fcm_settings(mock)
     batch_sizes: list[int] = []
-    send_each = fcm_module.messaging.send_each
+    send_each_async = fcm_module.messaging.send_each_async
 
-    def counting_send_each(messages, **kwargs):
+    async def counting_send_each_async(messages, **kwargs):
         batch_sizes.append(len(messages))
-        return send_each(messages, **kwargs)
+        return await send_each_async(messages, **kwargs)
 
-    monkeypatch.setattr(fcm_module.messaging, "send_each", counting_send_each)
+    monkeypatch.setattr(fcm_module.messaging, "send_each_async", counting_send_each_async)
     tokens = [f"device-{i:04d}" for i in range(1200)]
 
     results = push_backend().send([message(t) for t in tokens])
 
-    assert batch_sizes == [500, 500, 200]
+    assert sorted(batch_sizes) == [fcm_module.CHUNK_SIZE] * (1200 // fcm_module.CHUNK_SIZE)
+    assert max(batch_sizes) <= fcm_module.BATCH_SIZE == 500
     assert [r.token for r in results] == tokens
     assert {r.outcome for r in results} == {PushOutcome.SENT}
     received = mock.received
