@@ -44,7 +44,12 @@ def _run(workers: int, total: int, env: dict[str, str]) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     for o in outs:
         outcomes.update(o["outcomes"])
-    return {"rate": sum(o["count"] for o in outs) / (end - start), "outcomes": dict(outcomes)}
+    count = sum(o["count"] for o in outs)
+    return {
+        "rate": count / (end - start),
+        "outcomes": dict(outcomes),
+        "cpu_ms_per_push": 1000 * sum(o["cpu_s"] for o in outs) / max(count, 1),
+    }
 
 
 def _bare(port: int, total: int) -> dict[str, Any]:
@@ -112,4 +117,16 @@ def run(quick: bool, world: Any) -> list[Result]:
                 note=f"{total:,} messages, n={repeats}; outcomes {outcomes}",
             )
         )
+    # CPU per push in the sending processes: what decides the rate on shared cores, and
+    # (unlike the rate) barely moves with other load on the machine.
+    cpu = median([r["cpu_ms_per_push"] for w in (1, 2) for r in runs[w]])
+    results.append(
+        Result(
+            "push",
+            "worker CPU per push (ms)",
+            cpu,
+            "ms",
+            note="os.times() of the worker processes around send(), median over the 1- and 2-worker runs",
+        )
+    )
     return results
