@@ -25,13 +25,14 @@ def delivery_dispatch(dispatch_id: int, after_id: int = 0) -> int:
     if dispatch is None:
         return 0
     with transaction.atomic():
-        rows = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=processing.pending_ids(dispatch_id, after_id))
-            .order_by("id")
-        )
-        if len(rows) == processing.BATCH:
-            last = rows[-1].pk
+        window = processing.pending_ids(dispatch_id, after_id)
+        rows = list(Delivery.objects.select_for_update(skip_locked=True).filter(pk__in=window).order_by("id"))
+        # The chain goes on after the window whenever the window was full, even when
+        # another worker holds part of it (notify() starts a chain per chunk, so chains
+        # overlap): stopping on a short *locked* batch left the rows past the window
+        # pending for good (nothing else sends a first delivery).
+        if len(window) == processing.BATCH:
+            last = window[-1]
             if delivery_dispatch.app.conf.task_always_eager:
                 # In-process (the embedded default): the next task would run inside this
                 # transaction, so it waits for the commit like every other side effect.

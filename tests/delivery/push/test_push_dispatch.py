@@ -165,3 +165,47 @@ def test_in_process_the_next_batch_waits_for_the_commit(demo, queued, monkeypatc
     assert tasks.delivery_dispatch(dispatch.pk) == BATCH
 
     assert queued == [((dispatch.pk, ids[BATCH - 1]), BATCH)]  # queued once all 7 were pushed
+
+
+@pytest.mark.postgres
+@time_machine.travel(DAYTIME, tick=False)
+def test_a_window_partly_held_by_another_worker_still_hands_on_the_rest(demo, queued):
+    """Two chains overlap (notify() starts one per chunk): the rows another worker holds
+    are skipped, and the chain still goes on past its window instead of stopping on a
+    short batch and leaving the rest pending for good."""
+    import psycopg
+    from django.db import connection
+
+    dispatch = _tell(demo)
+    queued.clear()
+    ids = _pending_ids(dispatch)
+    held = ids[2:5]  # inside the first window of 7
+    params = connection.get_connection_params()
+    other = psycopg.connect(
+        host=params.get("host"),
+        port=params.get("port"),
+        user=params.get("user"),
+        password=params.get("password"),
+        dbname=params["dbname"],
+    )
+    try:
+        other.execute(f"SELECT id FROM {Delivery._meta.db_table} WHERE id = ANY(%s) FOR UPDATE", [held])
+        assert tasks.delivery_dispatch(dispatch.pk) == BATCH - len(held)
+        assert queued == [((dispatch.pk, ids[BATCH - 1]), 0)]  # the window's end, not the last row it locked
+        assert _pending_ids(dispatch) == held + ids[BATCH:]
+    finally:
+        other.rollback()
+        other.close()
+    # The other worker let go without sending (rolled back): its rows are still pending and
+    # its own redelivered task sends them; the chain sends everything after the window.
+    after = ids[BATCH - 1]
+    while True:
+        queued.clear()
+        tasks.delivery_dispatch(dispatch.pk, after)
+        if not queued:
+            break
+        after = queued[0][0][1]
+    assert _pending_ids(dispatch) == held
+    tasks.delivery_dispatch(dispatch.pk)
+    assert _pending_ids(dispatch) == []
+    assert Counter(m.token for m in push_backend().outbox).most_common(1)[0][1] == 1
