@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -31,33 +31,34 @@ def _plain(value: Any) -> Any:
 
 
 def _json_converter(field: models.JSONField) -> Converter:
-    encoder = field.encoder
+    # One encoder for every row: json.dumps(cls=…) builds a new one per call.
+    encode = (field.encoder or json.JSONEncoder)(ensure_ascii=False).encode
 
     def convert(value: Any) -> Any:
         # None is SQL NULL, as bulk_create() stores it.
-        return None if value is None else json.dumps(value, cls=encoder, ensure_ascii=False)
+        return None if value is None else encode(value)
 
     return convert
 
 
-def _converter(field: models.Field[Any, Any], *, copy: bool) -> Converter:
-    """How one column's Python value becomes what the driver sends. With COPY on
-    PostgreSQL psycopg adapts ints, strings, booleans and aware datetimes itself (the
-    callers pass timezone.now()-style values), and a JSON text loads into a jsonb column;
-    every other case goes through the field."""
+def _converter(field: models.Field[Any, Any], *, copy: bool) -> Converter | None:
+    """How one column's Python value becomes what the driver sends; None when it goes
+    as it is. On PostgreSQL psycopg adapts ints, strings, booleans and aware datetimes
+    itself (the callers pass timezone.now()-style values), and a JSON text loads into a
+    jsonb column; every other case goes through the field."""
     if isinstance(field, models.JSONField):
         return _json_converter(field)
-    if copy and isinstance(
-        field,
-        models.IntegerField
-        | models.CharField
-        | models.TextField
-        | models.BooleanField
-        | models.ForeignKey
-        | models.DateTimeField,
-    ):
+    if copy and isinstance(field, models.CharField | models.TextField):
         return _plain
+    if copy and isinstance(
+        field, models.IntegerField | models.BooleanField | models.ForeignKey | models.DateTimeField
+    ):
+        return None
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _convert(converter: Converter | None, value: Any) -> Any:
+    return value if converter is None else converter(value)
 
 
 def _default(field: models.Field[Any, Any], now: Any) -> Any:
@@ -68,25 +69,55 @@ def _default(field: models.Field[Any, Any], now: Any) -> Any:
     return field.get_default()
 
 
-def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def _prepared_rows(
+    converters: Sequence[Converter | None], rows: Iterable[Sequence[Any]], fixed: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them: converted where a column needs it, plus `fixed`."""
+    width = len(converters)
+    convert = [(i, c) for i, c in enumerate(converters) if c is not None]
+    prepared: list[tuple[Any, ...]] = []
+    for row in rows:
+        if len(row) != width:
+            raise ValueError(f"bulk_insert: a row has {len(row)} values for {width} columns")
+        if convert:
+            values = list(row)
+            for i, c in convert:
+                values[i] = c(values[i])
+            prepared.append((*values, *fixed))
+        else:
+            prepared.append((*row, *fixed))
+    return prepared
+
+
+def bulk_insert(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+) -> int:
     """Insert `rows` (one tuple per row, values in the order of `fields`, which may be
     field names or attnames such as "dispatch_id") into `model`'s table. Columns not in
-    `fields` get the model's default (auto_now/auto_now_add: now). One statement.
+    `fields` get `constants[name]` (the same value in every row, prepared once) or else
+    the model's default (auto_now/auto_now_add: now). One statement.
     Returns the number of rows written."""
     concrete = [
         f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, AutoFieldMixin))
     ]
     by_name = {f.name: f for f in concrete} | {f.attname: f for f in concrete}
     given = [by_name[name] for name in fields]
+    same = {by_name[name]: value for name, value in (constants or {}).items()}
+    if any(f in same for f in given):
+        raise ValueError("bulk_insert: a column is both in fields and in constants")
     rest = [f for f in concrete if f not in given]
     copy = connection.vendor == "postgresql"
     converters = [_converter(f, copy=copy) for f in given]
     now = timezone.now()
-    fixed = tuple(_converter(f, copy=copy)(_default(f, now)) for f in rest)
+    fixed = tuple(
+        _convert(_converter(f, copy=copy), same[f] if f in same else _default(f, now)) for f in rest
+    )
     columns = [str(f.column) for f in given + rest]
-    prepared = [
-        (*(convert(value) for convert, value in zip(converters, row, strict=True)), *fixed) for row in rows
-    ]
+    prepared = _prepared_rows(converters, rows, fixed)
     if not prepared:
         return 0
     qn = connection.ops.quote_name

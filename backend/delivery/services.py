@@ -22,7 +22,8 @@ from backend.realtime.services import send_event_on_commit
 from .models import Delivery, DeliveryPreference, Dispatch, Mute, PushState, SmsState, Urgency
 from .tasks import delivery_dispatch, delivery_send_reminder
 
-CHUNK = 2000
+# Recipients per statement (on PostgreSQL their ids travel as one array parameter).
+CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,12 @@ def notify(
     - SMS (when `sms` is given) to people without the app or who prefer SMS;
     - `needs_attention`: until delivery_acknowledge() is called for a recipient, the
       item escalates after the school's delay: push, then SMS.
-    Constant queries per chunk of 2,000 recipients; safe to call twice."""
+    Constant queries per chunk of 5,000 recipients; safe to call twice."""
     ids = _ids(recipients)
-    with transaction.atomic():
-        dispatch, _ = Dispatch.objects.get_or_create(
+    # savepoint=False: no SAVEPOINT/RELEASE round trips inside the caller's transaction;
+    # an error here marks that transaction for rollback (nothing half-written survives).
+    with transaction.atomic(savepoint=False):
+        dispatch, first_call = Dispatch.objects.get_or_create(
             source_type=event.source_type,
             source_id=event.source_id,
             event_type=event.type,
@@ -98,49 +101,47 @@ def notify(
                 "sms_sender_id": sms.sender_id if sms else None,
             },
         )
-        # Serialise concurrent notify() calls for the same item: the second sees the
-        # first's rows and adds only recipients that are really new.
-        Dispatch.objects.select_for_update().filter(pk=dispatch.pk).first()
+        if not first_call:
+            # Serialise concurrent notify() calls for the same item: the second sees the
+            # first's rows and adds only recipients that are really new. (A dispatch this
+            # transaction has just inserted is ours alone and has no rows yet: a concurrent
+            # call waits on its unique key until we commit, then finds it.)
+            Dispatch.objects.select_for_update().filter(pk=dispatch.pk).first()
         escalate_at = _escalation_time(dispatch) if needs_attention else None
         created = 0
+        by_user = sms.params_by_user if sms and sms.params_by_user else {}
+        # What every new row of this call has in common, prepared once per statement.
+        constants: dict[str, Any] = {
+            "dispatch_id": dispatch.pk,
+            "channels": ["websocket"],
+            "push_state": PushState.PENDING if push else PushState.NONE,
+            "sms_state": SmsState.PENDING if sms else SmsState.NONE,
+            "escalate_at": escalate_at,
+        }
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            existing = set(
-                Delivery.objects.filter(dispatch=dispatch, recipient_id__any=chunk).values_list(
-                    "recipient_id", flat=True
+            existing = (
+                set()
+                if first_call
+                else set(
+                    Delivery.objects.filter(dispatch=dispatch, recipient_id__any=chunk).values_list(
+                        "recipient_id", flat=True
+                    )
                 )
             )
-            new = [uid for uid in chunk if uid not in existing]
+            new = [uid for uid in chunk if uid not in existing] if existing else chunk
             if not new:
                 continue
-            by_user = sms.params_by_user if sms and sms.params_by_user else {}
-            push_state = PushState.PENDING if push else PushState.NONE
-            sms_state = SmsState.PENDING if sms else SmsState.NONE
             # New rows only (the dispatch row is locked and `existing` was read under it).
-            bulk_insert(
-                Delivery,
-                (
-                    "dispatch_id",
-                    "recipient_id",
-                    "channels",
-                    "push_state",
-                    "sms_state",
-                    "sms_params",
-                    "escalate_at",
-                ),
-                (
-                    (
-                        dispatch.pk,
-                        uid,
-                        ["websocket"],
-                        push_state,
-                        sms_state,
-                        _params(by_user, uid),
-                        escalate_at,
-                    )
-                    for uid in new
-                ),
-            )
+            if by_user:
+                bulk_insert(
+                    Delivery,
+                    ("recipient_id", "sms_params"),
+                    ((uid, _params(by_user, uid)) for uid in new),
+                    constants=constants,
+                )
+            else:
+                bulk_insert(Delivery, ("recipient_id",), ((uid,) for uid in new), constants=constants)
             send_event_on_commit(new, event.type, dict(event.data))
             created += len(new)
         if created and (push or sms):

@@ -43,7 +43,11 @@ SMS_SLOT_LIMIT = 20  # SMS template slots are short; long titles are cut with "�
 
 
 def fanout_chunk_size() -> int:
-    return int(getattr(settings, "NOTICES_FANOUT_CHUNK", 2000))
+    """Recipients per chunk (one transaction). A school's notice (≤ 5,000 families) is
+    one chunk: one commit, and its sockets hear once, all together; a district's runs
+    in chunks whose locks (the notice row, the recipients' event counters) are held for
+    a fraction of a second each."""
+    return int(getattr(settings, "NOTICES_FANOUT_CHUNK", 5000))
 
 
 def sync_fanout_limit() -> int:
@@ -56,11 +60,18 @@ def fanout_stale_after() -> timedelta:
 
 
 def target_classes(notice: Notice) -> QuerySet[SchoolClass]:
+    """The classes the notice addresses. A grade's or an org's classes are read once and
+    given to the audience reads as ids: with the org path as a subquery PostgreSQL
+    guessed a fifth of all classes and planned every audience read as a scan of every
+    school's guardianships (bench/: a 5,000-family school's audience count took ~190 ms
+    next to a 100,000-family school, ~30–40 ms with the ids)."""
     if notice.scope == Notice.Scope.CLASSES:
         return classes_of_targets(class_ids=notice.class_ids)
     if notice.scope == Notice.Scope.GRADES:
-        return classes_of_targets(grade_ids=notice.grade_ids)
-    return classes_of_targets(org=notice.org)
+        scope = classes_of_targets(grade_ids=notice.grade_ids)
+    else:
+        scope = classes_of_targets(org=notice.org)
+    return SchoolClass.objects.filter(pk__any=list(scope.values_list("pk", flat=True)))
 
 
 def _wants_guardians(audience: str) -> bool:
@@ -116,27 +127,33 @@ class _Person:
 
 def _people(notice: Notice, classes: QuerySet[SchoolClass], ids: list[int]) -> dict[int, _Person]:
     """Receipt content for each recipient id: guardians name their children in the
-    audience; students name themselves. Two queries at most."""
+    audience (in student id order); students name themselves. Two queries at most."""
     people: dict[int, _Person] = {}
     if _wants_guardians(notice.audience):
+        guardian = str(NoticeReceipt.Role.GUARDIAN.value)
         for guardian_id, student_id, name, relation, class_name in guardian_children_in(
             classes=classes, guardian_ids=ids
         ):
+            child = {"id": student_id, "name": name, "class_name": class_name}
             person = people.get(guardian_id)
             if person is None:
                 display = guardian_display_name(student_name=name, relation=relation)
-                person = people[guardian_id] = _Person(NoticeReceipt.Role.GUARDIAN, display, [])
-            if all(s["id"] != student_id for s in person.students):
-                person.students.append({"id": student_id, "name": name, "class_name": class_name})
+                people[guardian_id] = _Person(guardian, display, [child])
+            elif all(s["id"] != student_id for s in person.students):
+                person.students.append(child)
+                person.students.sort(key=_student_id)
     if _wants_students(notice.audience):
+        student = str(NoticeReceipt.Role.STUDENT.value)
         for student_id, name, class_name in students_in(classes=classes, student_ids=ids):
             if student_id not in people:
                 people[student_id] = _Person(
-                    NoticeReceipt.Role.STUDENT,
-                    name,
-                    [{"id": student_id, "name": name, "class_name": class_name}],
+                    student, name, [{"id": student_id, "name": name, "class_name": class_name}]
                 )
     return people
+
+
+def _student_id(student: dict[str, Any]) -> int:
+    return int(student["id"])
 
 
 def created_event(notice: Notice) -> Event:
@@ -198,7 +215,9 @@ def _fanout_step(notice_id: int, now: datetime, pending: list[int] | None) -> tu
     read (ids at or below the cursor are skipped, so a chunk another worker wrote is not
     written again); without it the step reads it. Returns (done, the audience used)."""
     limit = fanout_chunk_size()
-    with transaction.atomic():
+    # Its own transaction from a task; inside notice_create()'s (a small audience) no
+    # savepoint: an error fails the whole post anyway.
+    with transaction.atomic(savepoint=False):
         notice = (
             Notice.objects.select_for_update(of=("self",)).select_related("org").filter(pk=notice_id).first()
         )
@@ -215,17 +234,7 @@ def _fanout_step(notice_id: int, now: datetime, pending: list[int] | None) -> tu
             bulk_insert(
                 NoticeReceipt,
                 ("notice_id", "recipient_id", "role", "display_name", "students", "created_at"),
-                (
-                    (
-                        notice.pk,
-                        uid,
-                        p.role,
-                        p.display_name[:64],
-                        sorted(p.students, key=lambda s: s["id"]),
-                        now,
-                    )
-                    for uid, p in people.items()
-                ),
+                ((notice.pk, uid, p.role, p.display_name[:64], p.students, now) for uid, p in people.items()),
             )
             _notify(notice, people)
         done = start + limit >= len(pending)
@@ -234,8 +243,12 @@ def _fanout_step(notice_id: int, now: datetime, pending: list[int] | None) -> tu
             fields["fanout_cursor"] = ids[-1]
             fields["recipients_count"] = F("recipients_count") + len(people)
         if done:
-            # Exact, whatever happened to earlier chunks: one aggregate at the end.
-            fields["recipients_count"] = NoticeReceipt.objects.filter(notice_id=notice.pk).count()
+            # Exact, whatever happened to earlier chunks: one aggregate at the end, unless
+            # this chunk was the whole fan-out (nothing was written before it).
+            if notice.fanout_cursor == 0 and notice.recipients_count == 0:
+                fields["recipients_count"] = len(people)
+            else:
+                fields["recipients_count"] = NoticeReceipt.objects.filter(notice_id=notice.pk).count()
             fields["status"] = Notice.Status.PUBLISHED
             fields["fanout_heartbeat"] = None
         Notice.objects.filter(pk=notice.pk).update(**fields)

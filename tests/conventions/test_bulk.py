@@ -103,3 +103,53 @@ def test_any_matches_what_in_matches_with_one_parameter(world: Any) -> None:
     assert found
     if connection.vendor == "postgresql":
         assert "= ANY(" in queries.captured_queries[0]["sql"]
+
+
+def test_constants_fill_every_row_and_the_rest_keeps_the_defaults(world: Any, dispatch: Dispatch) -> None:
+    later = timezone.now() + timedelta(minutes=30)
+    people = [world.guardians[0][0], world.guardians[0][1]]
+
+    with CaptureQueriesContext(connection) as queries:
+        written = bulk_insert(
+            Delivery,
+            ("recipient_id", "sms_params"),
+            [(people[0].pk, {"class": "三年级2班"}), (people[1].pk, None)],
+            constants={
+                "dispatch_id": dispatch.pk,
+                "channels": ["websocket"],
+                "push_state": PushState.PENDING,  # a choices enum is stored by its value
+                "escalate_at": later,
+            },
+        )
+
+    assert written == 2
+    assert len(queries.captured_queries) == 1
+    rows = {d.recipient_id: d for d in Delivery.objects.filter(dispatch=dispatch)}
+    assert rows[people[0].pk].sms_params == {"class": "三年级2班"}
+    assert rows[people[1].pk].sms_params is None
+    for row in rows.values():
+        assert (row.channels, row.push_state, row.sms_state, row.escalate_at) == (
+            ["websocket"],
+            "pending",
+            "none",  # not given: the model's default
+            later,
+        )
+        assert (row.sms_note, row.escalation_step, row.reminders) == ("", 0, 0)
+
+
+def test_a_column_in_both_fields_and_constants_or_a_short_row_is_refused(
+    world: Any, dispatch: Dispatch
+) -> None:
+    guardian = world.guardians[0][0]
+
+    with pytest.raises(ValueError, match="both"):
+        bulk_insert(
+            Delivery,
+            ("dispatch_id", "recipient_id"),
+            [(dispatch.pk, guardian.pk)],
+            constants={"dispatch_id": 1},
+        )
+    with pytest.raises(ValueError, match="2 columns"):
+        bulk_insert(Delivery, ("dispatch_id", "recipient_id"), [(dispatch.pk,)])
+
+    assert not Delivery.objects.filter(dispatch=dispatch).exists()

@@ -310,3 +310,54 @@ def test_five_thousand_app_users_cost_batches_not_recipients(django_assert_max_n
     assert Counter(q["sql"] for q in large.captured_queries).most_common(1)[0][1] < 100
     assert len(pushed_tokens()) == 5050
     assert UserEvent.objects.filter(type=ITEM, user_id__in=[u.pk for u in users]).count() == 5050
+
+
+@time_machine.travel(DAYTIME, tick=False)
+def test_rows_carry_the_shared_state_and_each_recipients_own_sms_slots(guardians, school, monkeypatch):
+    """The columns every new row shares are written once per statement; the per-user SMS
+    slots land on their own row, and a recipient without any gets SQL NULL. (The rows as
+    notify() writes them: the dispatch task, which moves their states on, is held.)"""
+    from backend.delivery import services
+
+    monkeypatch.setattr(services.delivery_dispatch, "delay", lambda *args: None)
+    first, second, third = guardians[0], guardians[1], guardians[2]
+    sms = SmsContent(
+        template="notice",
+        params={"title": "春游通知"},
+        params_by_user={first.pk: {"class": "三年级(2)班"}, second.pk: {"class": "三年级(1)班、三年级(2)班"}},
+    )
+    with transaction.atomic():
+        dispatch = notify(
+            [first, second], event(31), school_id=school.pk, push=None, sms=sms, needs_attention=True
+        )
+    with transaction.atomic():  # a retry with one more recipient writes only that row
+        notify(
+            [first, second, third], event(31), school_id=school.pk, push=None, sms=sms, needs_attention=True
+        )
+
+    rows = {d.recipient_id: d for d in Delivery.objects.filter(dispatch=dispatch)}
+    assert set(rows) == {first.pk, second.pk, third.pk}
+    assert rows[first.pk].sms_params == {"class": "三年级(2)班"}
+    assert rows[second.pk].sms_params == {"class": "三年级(1)班、三年级(2)班"}
+    assert rows[third.pk].sms_params is None
+    assert Delivery.objects.filter(dispatch=dispatch, sms_params__isnull=True).count() == 1  # SQL NULL
+    for row in rows.values():
+        assert (row.channels, row.push_state, row.sms_state) == (["websocket"], "none", "pending")
+        assert row.escalate_at == DAYTIME + timedelta(minutes=school.escalation_delay_minutes)
+    # one event per recipient, the first two were not told twice
+    assert UserEvent.objects.filter(type=ITEM, user_id__in=list(rows)).count() == 3
+
+
+@time_machine.travel(DAYTIME, tick=False)
+def test_a_call_without_per_user_slots_writes_null_sms_params(guardians, school, monkeypatch):
+    from backend.delivery import services
+
+    monkeypatch.setattr(services.delivery_dispatch, "delay", lambda *args: None)
+    with transaction.atomic():
+        dispatch = tell(guardians[:3], school, source_id=32)
+
+    rows = list(Delivery.objects.filter(dispatch=dispatch))
+    assert len(rows) == 3
+    assert all(r.sms_params is None for r in rows)
+    assert all((r.push_state, r.sms_state) == (PushState.PENDING, SmsState.PENDING) for r in rows)
+    assert all(r.escalate_at is None for r in rows)

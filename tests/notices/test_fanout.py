@@ -4,6 +4,7 @@ notices are completed by a task that can die and run again without harm."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -32,9 +33,12 @@ def test_publishing_to_50_families_inside_the_request(demo, school, grade, djang
     small = build_class(school=school, grade=grade, name="五十人班", families=50, teacher=demo.head2)
     teacher = plain_client(demo.head2)
 
-    # auth, scope checks, audience count, insert; one chunk: lock, recipients, receipt
-    # content, bulk insert, notify (dispatch, deliveries, events); final count.
-    with django_assert_num_queries(29):
+    # auth, scope checks, audience count, insert; one chunk inside the request's
+    # transaction (no savepoints): lock, recipients, receipt content, bulk insert, notify
+    # (a new dispatch: neither locked again nor asked for rows it cannot have yet;
+    # deliveries, events); the count is the chunk's own. The events are one statement on
+    # PostgreSQL (counter upsert and log insert), two on SQLite.
+    with django_assert_num_queries(21 if connection.vendor == "postgresql" else 22):
         response = teacher.post(
             "/api/v1/notices/", notice_input([small.pk], require_confirmation=False), format="json"
         )
@@ -65,14 +69,44 @@ def test_publishing_to_5000_families_costs_the_same_per_chunk(
     notice_id = response.json()["id"]
     # The audience read once, then three chunks of ≤ 2,000 with the same statements
     # each (a chunk's receipts and deliveries are one COPY / executemany each), plus the
-    # final count: the same on PostgreSQL and SQLite.
-    with django_assert_num_queries(53):
+    # final count; PostgreSQL writes a chunk's events in one statement, SQLite in two; the
+    # first chunk's notify() creates the dispatch (no lock again, no look-up of its rows);
+    # neither a chunk nor notify() takes a savepoint inside the enclosing transaction.
+    with django_assert_num_queries(36 if connection.vendor == "postgresql" else 39):
         assert fanout.notice_fanout_run(notice_id=notice_id) is True
 
     notice = Notice.objects.get(pk=notice_id)
     assert (notice.status, notice.recipients_count) == ("published", 5000)
     assert NoticeReceipt.objects.filter(notice=notice).count() == 5000
     assert UserEvent.objects.filter(type="notice.created").count() == 5000
+
+
+@pytest.mark.django_db
+def test_a_school_sized_notice_is_one_chunk_by_default(
+    demo, school, grade, settings, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """5,000 families with the default chunk: one transaction writes every receipt,
+    delivery and event, and the sockets are told in one publish after it commits."""
+    settings.NOTICES_SYNC_FANOUT_LIMIT = 2000
+    assert fanout.fanout_chunk_size() == 5000
+    big = build_class(school=school, grade=grade, name="五千人班", families=5000, teacher=demo.head2)
+    response = plain_client(demo.head2).post(
+        "/api/v1/notices/", notice_input([big.pk], sms_fallback=False), format="json"
+    )
+    notice_id = response.json()["id"]
+
+    # the audience and one chunk, whose size is the count (no aggregate at the end)
+    with (
+        django_assert_num_queries(13 if connection.vendor == "postgresql" else 14),
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        assert fanout.notice_fanout_run(notice_id=notice_id) is True
+
+    notice = Notice.objects.get(pk=notice_id)
+    assert (notice.status, notice.recipients_count) == ("published", 5000)
+    assert len(callbacks) == 2  # the sockets' publish and the delivery task, once each
+    assert UserEvent.objects.filter(type="notice.created").count() == 5000
+    assert len(set(UserEvent.objects.values_list("user_id", flat=True))) == 5000
 
 
 @pytest.mark.django_db
@@ -130,3 +164,58 @@ def test_fanout_resumes_after_a_crash_and_running_twice_changes_nothing(
     assert run(notice_fanout, notice.pk) is True
     assert NoticeReceipt.objects.filter(notice=notice).count() == 70
     assert UserEvent.objects.filter(type="notice.created").count() == 70
+
+
+@pytest.mark.django_db
+def test_a_school_wide_fanout_reads_its_classes_once_and_reaches_only_that_school(
+    demo, school, grade, settings, monkeypatch, django_assert_num_queries
+):
+    """A school (or grade, or bureau) notice reads its classes' ids once per chunk and
+    hands them to the audience reads as a parameter; the families of every class of the
+    school get it, a school next door's do not."""
+    from backend.notices import tasks
+    from backend.notices.services import notice_create
+    from backend.schools.models import Guardianship, Org
+    from backend.schools.services import org_create
+
+    settings.NOTICES_SYNC_FANOUT_LIMIT = 10  # completed by the task's fan-out below
+    build_class(school=school, grade=grade, name="三十人班", families=30)
+    other = org_create(name="西工区第二小学", kind=Org.Kind.SCHOOL, parent=school.get_parent())
+    outsider = build_class(
+        school=other, grade=other.grades.create(name="一年级", level=1), name="隔壁班", families=5
+    )
+    expected = set(
+        Guardianship.objects.filter(student__class_memberships__school_class__school=school).values_list(
+            "guardian_id", flat=True
+        )
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.notice_fanout, "delay", lambda *args: None)
+        notice = run(
+            notice_create,
+            author=demo.admin,
+            title="全校通知",
+            body="明日运动会。",
+            audience="guardians",
+            school_id=school.pk,
+            sms_fallback=False,
+        )
+
+    # one chunk: lock, the school's class ids, the audience, receipt content (2), receipts,
+    # notify (dispatch: read, savepoint, insert, release; its school for the escalation
+    # delay; deliveries; events: 1 statement on PostgreSQL, 2 on SQLite), the update
+    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 15):
+        assert fanout.notice_fanout_run(notice_id=notice.pk) is True
+
+    notice.refresh_from_db()
+    received = set(NoticeReceipt.objects.filter(notice=notice).values_list("recipient_id", flat=True))
+    assert received == expected
+    assert notice.recipients_count == len(expected)
+    assert len(expected) >= 30 + 60  # the new class and the demo's two
+    outsiders = set(
+        Guardianship.objects.filter(student__class_memberships__school_class=outsider).values_list(
+            "guardian_id", flat=True
+        )
+    )
+    assert len(outsiders) == 5
+    assert not outsiders & received

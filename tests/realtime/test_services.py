@@ -93,10 +93,15 @@ def test_rollback_leaves_no_row_no_number_and_no_publish(
     assert seqs(a) == [1]
 
 
+def _statements_per_chunk() -> int:
+    # PostgreSQL: the counter upsert and the event insert are one statement (a CTE).
+    return 1 if connection.vendor == "postgresql" else 2
+
+
 def test_query_count_is_constant_for_10_or_200_users(make_users: Any, django_assert_num_queries: Any) -> None:
     for n in (10, 200):
         users = make_users(n)
-        with transaction.atomic(), django_assert_num_queries(2):
+        with transaction.atomic(), django_assert_num_queries(_statements_per_chunk()):
             send_event_on_commit(users, TEST_EVENT, {"n": n})
         assert UserEvent.objects.filter(user__in=users, seq=1).count() == n
 
@@ -108,7 +113,7 @@ def test_large_fan_outs_go_in_chunks_with_correct_numbers(
     users = make_users(10)
     with transaction.atomic():
         send_event_on_commit(users[:4], TEST_EVENT, {"n": 1})
-    with transaction.atomic(), django_assert_num_queries(8):  # 4 chunks × 2 statements
+    with transaction.atomic(), django_assert_num_queries(4 * _statements_per_chunk()):  # 4 chunks
         send_event_on_commit(reversed(users), TEST_EVENT, {"n": 2})
     assert [seqs(u) for u in users] == [[1, 2]] * 4 + [[1]] * 6
 
