@@ -216,9 +216,13 @@ def sms_job_create(*, user: Any, draft: JobDraft, now: datetime | None = None) -
         )
         # One COPY for the whole job (bulk_create of 100,000 messages spent most of its
         # time preparing fields in the ORM: bench/README.md), then the new ids in one read.
-        columns = ("phone", "user_id", *common)
-        shared = tuple(common.values())
-        bulk_insert(SmsMessage, columns, ((phone, user_id, *shared) for user_id, phone in plan.recipients))
+        # What every message shares (text, params, account, …) is prepared once.
+        bulk_insert(
+            SmsMessage,
+            ("phone", "user_id"),
+            ((phone, user_id) for user_id, phone in plan.recipients),
+            constants=common,
+        )
         ids = list(SmsMessage.objects.filter(job=job).order_by("pk").values_list("pk", flat=True))
         audit_record(
             action="sms.job_created",
