@@ -29,6 +29,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
         try:
             return super().get_user(validated_token)
+        except (TypeError, ValueError):
+            # A claim that cannot be a user id (a signed token from another issuer).
+            raise AuthenticationRejected("token_invalid", "登录已失效，请重新登录") from None
         except exceptions.AuthenticationFailed as exc:
             # simplejwt puts its own code inside the detail: {"detail": ..., "code": ...}.
             if isinstance(exc.detail, dict) and exc.detail.get("code") == "user_inactive":

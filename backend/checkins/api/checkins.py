@@ -14,9 +14,11 @@ from backend.checkins.models import Checkin
 from backend.checkins.selectors import (
     campaign_checkins,
     campaign_class_checkins,
+    campaign_visible_to,
     checkin_likes_count,
     checkins_visible_to,
     checkins_with_feedback,
+    submission_context,
 )
 from backend.checkins.services import (
     campaign_aliases_ensure,
@@ -25,15 +27,15 @@ from backend.checkins.services import (
     checkin_submit,
     checkin_unlike,
 )
-from backend.conventions.errors import ApiError
+from backend.conventions.errors import ApiError, not_found
 from backend.conventions.idempotency import idempotent
 from backend.conventions.pagination import IdCursorPagination, page_of
 from backend.conventions.schema import error_responses
-from backend.conventions.scope import get_in_scope
+from backend.conventions.scope import get_in_scope, parse_id
 from backend.privacy.selectors import privacy_hide_withdrawn
 from backend.privacy.services import privacy_audit_read
 
-from .campaigns import TAGS, load_campaign, require_class_visibility, visible_campaign
+from .campaigns import TAGS, load_campaign, require_class_visibility
 from .serializers import (
     CheckinCommentInput,
     CheckinCommentOutput,
@@ -48,6 +50,14 @@ from .serializers import (
 class CheckinLikeOutput(serializers.Serializer):
     liked = serializers.BooleanField()
     likes = serializers.IntegerField()
+
+
+CAMPAIGN_NOT_FOUND = "打卡活动不存在"
+
+
+def _require_visible(user: Any, campaign_id: int) -> None:
+    if not campaign_visible_to(user=user, campaign_id=campaign_id):
+        raise not_found(CAMPAIGN_NOT_FOUND)
 
 
 def _visible_checkin(request: Request, checkin_id: str) -> Checkin:
@@ -160,21 +170,43 @@ class CampaignCheckinsView(APIView):
     )
     def post(self, request: Request, campaign_id: str) -> Response:
         def create() -> Response:
-            campaign = visible_campaign(request, campaign_id)
+            # The evening rush (bench/ checkin_burst): consent, one read of everything
+            # else (campaign, the student's class in it, guardianship, an earlier
+            # check-in with this client_id) and the INSERT; the answer of a new
+            # check-in is built from what is in hand.
+            user = request.user
+            key = parse_id(campaign_id)
+            if key is None:
+                raise not_found(CAMPAIGN_NOT_FOUND)
             data = CheckinCreateInput(data=request.data)
-            data.is_valid(raise_exception=True)
+            if not data.is_valid():
+                _require_visible(user, key)  # an unseen campaign is 404 before bad input is 400
+                raise serializers.ValidationError(data.errors)
             values: dict[str, Any] = data.validated_data
+            found = submission_context(
+                user=user, campaign_id=key, student_id=values["student_id"], client_id=values["client_id"]
+            )
+            if found is None:
+                raise not_found(CAMPAIGN_NOT_FOUND)
+            campaign, context = found
+            if not context.allowed(user=user):
+                _require_visible(user, key)
             checkin, created = checkin_submit(
-                user=request.user,
+                user=user,
                 campaign=campaign,
                 student_id=values["student_id"],
                 day=values["date"],
                 text=values["text"],
                 attachment_ids=values["attachment_ids"],
                 client_id=values["client_id"],
+                context=context,
             )
-            loaded = checkins_with_feedback(Checkin.objects.filter(pk=checkin.pk), user=request.user).get()
-            return Response(CheckinOutput(checkin_rows([loaded])[0]).data, status=201 if created else 200)
+            if created:
+                names = {checkin.student_id: context.student_name(user=user)}
+                row = checkin_rows([checkin], fresh=True, student_names=names)[0]
+                return Response(CheckinOutput(row).data, status=201)
+            loaded = checkins_with_feedback(Checkin.objects.filter(pk=checkin.pk), user=user).get()
+            return Response(CheckinOutput(checkin_rows([loaded])[0]).data, status=200)
 
         return idempotent(request, create)
 

@@ -190,11 +190,13 @@ def checkin_rows(
     full_ids: set[int] | None = None,
     aliases: Mapping[int, str] | None = None,
     fresh: bool = False,
+    student_names: Mapping[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Render check-ins. Students in `full_ids` (None: everyone) are shown in full; the
     others by their pseudonym in `aliases` when given (names not public), without
-    submitter or comments. `fresh`: just created, no feedback loaded. One query for
-    every attachment of the page."""
+    submitter or comments. `fresh`: just created, no feedback loaded. `student_names`:
+    names already known (else the loaded `student`). One query for every attachment of
+    the page."""
     checkins = list(checkins)
     files = file_payloads(ids=[i for c in checkins for i in c.attachment_ids])
     rows = []
@@ -208,7 +210,7 @@ def checkin_rows(
                 "class_id": c.school_class_id,
                 "student": {"id": None, "name": alias}
                 if alias
-                else {"id": c.student_id, "name": c.student.name},
+                else {"id": c.student_id, "name": _student_name(c, student_names)},
                 "date": c.date,
                 "is_makeup": c.is_makeup,
                 "text": c.text,
@@ -224,6 +226,12 @@ def checkin_rows(
             }
         )
     return rows
+
+
+def _student_name(checkin: Checkin, known: Mapping[int, str] | None) -> str:
+    if known is not None and checkin.student_id in known:
+        return known[checkin.student_id]
+    return str(checkin.student.name)
 
 
 class CheckinStreaksOutput(serializers.Serializer):

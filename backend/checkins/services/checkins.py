@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from backend.checkins.models import Checkin, CheckinCampaign, ContentType
@@ -22,7 +22,7 @@ from backend.checkins.schedule import (
     check_day,
     local_date,
 )
-from backend.checkins.selectors import campaign_student_class, guardian_link, schedule_of
+from backend.checkins.selectors import SubmissionContext, schedule_of, submission_context
 from backend.checkins.tasks import checkins_announce
 from backend.conventions.errors import ApiError
 from backend.files.services import files_claim
@@ -78,30 +78,38 @@ def checkin_submit(
     day: date | None = None,
     attachment_ids: list[int] | None = None,
     now: datetime | None = None,
+    context: SubmissionContext | None = None,
 ) -> tuple[Checkin, bool]:
     """A student checks in for themself, or a guardian for their child. Returns
     (check-in, created); a retry with the same client_id returns (first, False).
+    `context`: submission_context() for these (user, campaign, student, client_id)
+    when the caller has it already.
 
     Raises ApiError: 404 student_not_found (not in the campaign's classes, or not the
     caller nor their child); 409 client_id_reused, campaign_closed, already_checked_in;
     400 date_in_future, outside_campaign, not_a_campaign_day, makeup_window_passed,
     content_required, unknown_attachments, attachment_type_not_allowed,
     too_many_attachments. Nothing is written on error.
-    Constant queries whatever the class or campaign size; no shared row is updated."""
+    Constant queries whatever the class or campaign size (consent, context, insert);
+    no shared row is updated."""
     privacy_require_consent(student_id=student_id)
     now = now or timezone.now()
     text = text.strip()
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
     submission = {"student_id": student_id, "day": day, "text": text, "attachment_ids": attachment_ids}
 
-    class_id = campaign_student_class(campaign=campaign, student_id=student_id)
-    link = None
-    if class_id is not None and student_id != user.pk:
-        link = guardian_link(guardian_id=user.pk, student_id=student_id)
-    if class_id is None or (student_id != user.pk and link is None):
+    if context is None:
+        found = submission_context(
+            user=user, campaign_id=campaign.pk, student_id=student_id, client_id=client_id
+        )
+        if found is None:
+            raise ApiError("student_not_found", "学生不存在，或不是您本人/您的孩子", status_code=404)
+        context = found[1]
+    class_id = context.class_id
+    if class_id is None or not context.allowed(user=user):
         raise ApiError("student_not_found", "学生不存在，或不是您本人/您的孩子", status_code=404)
 
-    existing = Checkin.objects.filter(campaign=campaign, submitted_by=user, client_id=client_id).first()
+    existing = Checkin.objects.filter(pk=context.replay_id).first() if context.replay_id is not None else None
     if existing is not None:
         return _replay(existing, **submission), False
 
@@ -127,6 +135,7 @@ def checkin_submit(
         )
 
     # How the class knows the submitter: the student's name, or "王小明妈妈".
+    link = context.link
     submitted_by_name = (
         guardian_display_name(student_name=link[1], relation=link[0]) if link else str(user.name)
     )
@@ -145,7 +154,14 @@ def checkin_submit(
         created_at=now,
     )
     try:
-        with transaction.atomic():
+        if connection.in_atomic_block:
+            # Inside a transaction (Idempotency-Key): a savepoint, so that a refused
+            # INSERT leaves the transaction usable.
+            with transaction.atomic():
+                checkin.save(force_insert=True)
+        else:
+            # The one write of a check-in: in autocommit it commits by itself, without
+            # BEGIN and COMMIT round trips, and on_commit runs once it has.
             checkin.save(force_insert=True)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: replay it; otherwise
