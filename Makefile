@@ -34,7 +34,7 @@ run: seed
 	@echo "  WebSocket  ws://$(HOST):$(PORT)/ws/v1/events/"
 	@echo "  Ctrl-C stops it."
 	@echo ""
-	@exec $(BIN)/daphne -b $(HOST) -p $(PORT) backend.asgi:application
+	@exec $(BIN)/daphne --ping-interval 40 -b $(HOST) -p $(PORT) backend.asgi:application
 
 # The whole suite in the embedded default (SQLite in memory, in-memory channel layer).
 test: install

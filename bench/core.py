@@ -128,5 +128,7 @@ def daphne_cmd(port: int, app: str = "backend.asgi:application") -> list[str]:
         "127.0.0.1",
         "-p",
         str(port),
+        "--ping-interval",  # as README's production command
+        "40",
         app,
     ]
