@@ -51,5 +51,8 @@ if os.environ.get("BENCH_LAYER_MAX_CONNECTIONS"):
 if os.environ.get("BENCH_CHANNEL_LAYER") == "pubsub":
     CHANNEL_LAYERS["default"] = {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "bench"},  # noqa: F405
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL}],  # noqa: F405
+            "prefix": os.environ.get("BENCH_LAYER_PREFIX", "bench"),
+        },
     }

@@ -80,7 +80,11 @@ def _stack_once(
 
     async def send_all() -> None:
         for start in range(0, len(messages), BATCH):
-            await layer.group_send_many(messages[start : start + BATCH])
+            if hasattr(layer, "group_send_many"):
+                await layer.group_send_many(messages[start : start + BATCH])
+            else:  # BENCH_CHANNEL_LAYER=pubsub: one PUBLISH per group_send
+                for group, message in messages[start : start + BATCH]:
+                    await layer.group_send(group, message)
 
     cpu0 = sum(cpu_seconds(p) for p in pids)
     t0 = time.time()
