@@ -53,7 +53,7 @@ def run(quick: bool, world: Any) -> list[Result]:
 
     mass_school()
     total = 1_000 if quick else 10_000
-    window = 6.0 if quick else 15.0
+    window = 4.5 if quick else 15.0
     tokens = tokens_for(mass_guardians(total))
     redis_url = str(settings.REDIS_URL)
     stack_ports = [free_port(), free_port()]
