@@ -118,6 +118,25 @@ def processes(
 
 
 def daphne_cmd(port: int, app: str = "backend.asgi:application") -> list[str]:
+    if os.environ.get("BENCH_ASGI_SERVER") == "uvicorn":
+        # Experiment (not a dependency of the project: `pip install "uvicorn[standard]"`
+        # first): the same app under uvicorn (uvloop, httptools, websockets), pinging
+        # every 40 s like daphne --ping-interval 40.
+        return [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws-ping-interval",
+            "40",
+            "--ws-per-message-deflate",
+            "false",
+            app,
+        ]
     return [
         str(ROOT / ".venv" / "bin" / "daphne"),
         "-v",
