@@ -2,8 +2,8 @@
 
 With settings.REDIS_URL: one sorted set per user, member = the socket's channel name,
 score = when that entry expires. Each process refreshes the entries of all its open
-sockets every TTL/3 in one pipelined round trip (`refresh_many`, driven by the consumers'
-per-process heartbeat), so a process that crashes leaves entries that simply age out (no
+sockets every TTL/3 with one script call per 1,000 sockets (`refresh_many`, driven by
+the consumers' per-process heartbeat), so a process that crashes leaves entries that simply age out (no
 counter stays stuck high).
 Without Redis (the embedded default, one process): a counter in memory.
 
@@ -22,6 +22,8 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio
 from django.conf import settings
+
+from .layers import close_idle_connections
 
 DEFAULT_TTL_SECONDS = 90
 KEY_PREFIX = "realtime:presence:"
@@ -115,9 +117,6 @@ class RedisPresence:
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
         )
-        self._refresh_scripts: weakref.WeakKeyDictionary[redis.asyncio.Redis, Any] = (
-            weakref.WeakKeyDictionary()
-        )
 
     def key(self, user_id: int) -> str:
         return f"{self.prefix}{int(user_id)}"
@@ -167,8 +166,6 @@ class RedisPresence:
 
     async def close_idle_connections(self) -> int:
         """This event loop's idle pooled connections beyond a few (after a burst)."""
-        from .layers import close_idle_connections
-
         return await close_idle_connections(self._client().connection_pool)
 
     def socket_counts(self, user_ids: Iterable[int]) -> dict[int, int]:
