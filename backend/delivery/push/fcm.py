@@ -335,17 +335,20 @@ def _retry_after(error: Exception | None) -> float | None:
     return parse_retry_after(headers.get("Retry-After")) if headers is not None else None
 
 
-def _fingerprint(message: PushMessage) -> str:
+def _payload(message: PushMessage) -> tuple[Any, ...]:
     # Everything but the token: the part of the request that could be the payload's fault.
-    parts = [
+    return (
         message.title,
         message.body,
-        sorted(message.data.items()),
+        tuple(sorted(message.data.items())),
         message.collapse_key,
         message.urgent,
         message.ttl_seconds,
-    ]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+    )
+
+
+def _fingerprint(message: PushMessage) -> str:
+    return hashlib.sha256(json.dumps(_payload(message), ensure_ascii=False).encode()).hexdigest()
 
 
 def _fingerprints(messages: Sequence[PushMessage]) -> list[str]:
@@ -353,17 +356,10 @@ def _fingerprints(messages: Sequence[PushMessage]) -> list[str]:
     memo: dict[tuple[Any, ...], str] = {}
     out: list[str] = []
     for message in messages:
-        key = (
-            message.title,
-            message.body,
-            tuple(message.data.items()),
-            message.collapse_key,
-            message.urgent,
-            message.ttl_seconds,
-        )
-        fingerprint = memo.get(key)
+        payload = _payload(message)
+        fingerprint = memo.get(payload)
         if fingerprint is None:
-            fingerprint = memo[key] = _fingerprint(message)
+            fingerprint = memo[payload] = _fingerprint(message)
         out.append(fingerprint)
     return out
 
