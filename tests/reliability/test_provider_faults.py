@@ -66,23 +66,17 @@ def sink() -> Iterator[ReportSink]:
 
 @pytest.fixture
 def simulator(sink: ReportSink, settings: Any) -> Iterator[Any]:
-    from backend.sms.catalog import PLATFORM_TEMPLATES
-    from backend.sms.providers import reset_provider
-    from sms_gateway.simulator import DysmsapiSimulator
+    from tests.sms.simulated import simulator_as_provider
 
-    sim = DysmsapiSimulator(
-        report_url=sink.url, templates={name: t.text for name, t in PLATFORM_TEMPLATES.items()}, seed=3
-    ).start()
-    settings.SMS_PROVIDER = "simulator"
-    settings.SMS_PROVIDER_OPTIONS = {"endpoint": sim.url, "read_timeout": READ_TIMEOUT}
-    settings.SMS_CALLBACK_TOKEN = CALLBACK_TOKEN
-    settings.SMS_CALLBACK_IPS = []
-    reset_provider()
-    try:
+    with simulator_as_provider(
+        settings,
+        callback_token=CALLBACK_TOKEN,
+        callback_ips=[],
+        seed=3,
+        read_timeout=READ_TIMEOUT,
+        report_url=sink.url,
+    ) as sim:
         yield sim
-    finally:
-        sim.stop()
-        reset_provider()
 
 
 class Sms:

@@ -38,27 +38,17 @@ def broker(private_redis: PrivateRedis) -> PrivateRedis:
 
 @pytest.fixture
 def simulator(live_server: Any, settings: Any) -> Iterator[Any]:
-    from backend.sms.catalog import PLATFORM_TEMPLATES
-    from sms_gateway.simulator import DysmsapiSimulator
+    from tests.sms.simulated import simulator_as_provider
 
     base = f"{live_server.url}/api/v1/sms/callbacks/simulator"
-    sim = DysmsapiSimulator(
-        report_url=f"{base}/report/?token={CALLBACK_TOKEN}",
-        templates={name: t.text for name, t in PLATFORM_TEMPLATES.items()},
+    with simulator_as_provider(
+        settings,
+        callback_token=CALLBACK_TOKEN,
+        callback_ips=["127.0.0.1"],
         seed=5,
-    ).start()
-    settings.SMS_PROVIDER = "simulator"
-    settings.SMS_PROVIDER_OPTIONS = {"endpoint": sim.url}
-    settings.SMS_CALLBACK_TOKEN = CALLBACK_TOKEN
-    settings.SMS_CALLBACK_IPS = ["127.0.0.1"]
-    from backend.sms.providers import reset_provider
-
-    reset_provider()
-    try:
+        report_url=f"{base}/report/?token={CALLBACK_TOKEN}",
+    ) as sim:
         yield sim
-    finally:
-        sim.stop()
-        reset_provider()
 
 
 def test_a_worker_killed_mid_batch_sends_each_text_exactly_once(

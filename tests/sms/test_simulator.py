@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
-from backend.sms.catalog import PLATFORM_TEMPLATES
 from backend.sms.models import SmsJob, SmsMessage, SmsReply, SmsUnsubscribe
-from backend.sms.providers import reset_provider
 from backend.sms.replies import InboundReply, register_reply_handler, unregister_reply_handler
 from backend.sms.selectors import job_counts, ledger_mismatches
 from backend.sms.services import sms_account_top_up
 from sms_gateway.simulator import DysmsapiSimulator
 from tests.sms.conftest import CALLBACK_TOKEN
 from tests.sms.factories import add_guardians
+from tests.sms.simulated import simulator_as_provider
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -27,23 +26,17 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(tra
 @pytest.fixture
 def simulator(live_server: Any, settings: Any) -> Iterator[DysmsapiSimulator]:
     base = f"{live_server.url}/api/v1/sms/callbacks/simulator"
-    sim = DysmsapiSimulator(
+    with simulator_as_provider(
+        settings,
+        callback_token=CALLBACK_TOKEN,
+        callback_ips=["127.0.0.1"],
+        seed=7,
+        read_timeout=30,
         report_url=f"{base}/report/?token={CALLBACK_TOKEN}",
         reply_url=f"{base}/reply/?token={CALLBACK_TOKEN}",
         report_batch_size=500,
-        templates={name: t.text for name, t in PLATFORM_TEMPLATES.items()},
-        seed=7,
-    ).start()
-    settings.SMS_PROVIDER = "simulator"
-    settings.SMS_PROVIDER_OPTIONS = {"endpoint": sim.url, "read_timeout": 30}
-    settings.SMS_CALLBACK_TOKEN = CALLBACK_TOKEN
-    settings.SMS_CALLBACK_IPS = ["127.0.0.1"]
-    reset_provider()
-    try:
+    ) as sim:
         yield sim
-    finally:
-        sim.stop()
-        reset_provider()
 
 
 def test_ten_thousand_recipients_exactly_once_with_reports_and_replies(world, funded, simulator, client_as):
