@@ -16,8 +16,6 @@ Baselines: COPY of the same number of receipt rows; raw asyncio POSTs to the sam
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
 from typing import Any
@@ -34,8 +32,8 @@ from bench.fleet import (
     purge_broker,
     tokens_for,
 )
+from bench.scenarios.push import bare_run as push_bare
 from bench.scenarios.receipts import _baseline_once
-from bench.world import ROOT, bench_env
 
 CLASS_SIZE = 50
 
@@ -80,27 +78,6 @@ def _unregistered(dispatch_id: int) -> tuple[int, int]:
         )
         gone, left = cur.fetchone()
     return int(gone), int(left)
-
-
-def _fcm_bare(port: int, count: int) -> float:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.loadgen.fcm_bare",
-            "--url",
-            f"http://127.0.0.1:{port}",
-            "--count",
-            str(count),
-        ],
-        cwd=ROOT,
-        env=bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return float(json.loads(out.stdout)["rate"])
 
 
 def _notice(admin_id: int, school_id: int, class_ids: list[int] | None) -> tuple[int, float, float]:
@@ -150,7 +127,7 @@ def run(quick: bool, world: Any) -> list[Result]:
     commands = [celery_cmd(f"district{i}") for i in range(2)] + [daphne_cmd(p) for p in ports] + [mock_fcm]
     samples: list[tuple[float, int]] = []
     with processes(commands, [fcm_port, *ports], **env):
-        bare_rate = _fcm_bare(fcm_port, 5_000)
+        bare_rate = float(push_bare(fcm_port, 5_000)["rate"])
         with Fleet("stack", [f"ws://127.0.0.1:{p}/ws/v1/events/" for p in ports], tokens) as fleet:
             log(f"district_notice: {fleet.connected():,} sockets connected; notice to {recipients:,}")
             notice_id, start, receipts_s = _notice(school["admin_id"], school["school_id"], class_ids)

@@ -52,7 +52,8 @@ def _run(workers: int, total: int, env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _bare(port: int, total: int) -> dict[str, Any]:
+def bare_run(port: int, total: int) -> dict[str, Any]:
+    """Raw asyncio POSTs to the mock FCM on `port` (bench.loadgen.fcm_bare): rate and outcomes."""
     out = subprocess.run(
         [
             sys.executable,
@@ -100,7 +101,7 @@ def run(quick: bool, world: Any) -> list[Result]:
         runs: dict[int, list[dict[str, Any]]] = {0: [], 1: [], 2: []}
         for i in range(repeats):
             for workers in (0, 1, 2) if i % 2 == 0 else (2, 1, 0):
-                runs[workers].append(_bare(port, total) if workers == 0 else _run(workers, total, env))
+                runs[workers].append(bare_run(port, total) if workers == 0 else _run(workers, total, env))
     bare = median([r["rate"] for r in runs[0]])
     for workers in (1, 2):
         rate = median([r["rate"] for r in runs[workers]])
