@@ -68,8 +68,14 @@ class SmsState(models.TextChoices):
 
 
 class Delivery(models.Model):
-    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="deliveries")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes (db_index=False): delivery_unique_recipient leads with the
+    # dispatch and (recipient, dispatch) with the recipient; one row per fan-out recipient.
+    dispatch = models.ForeignKey(
+        Dispatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # Every channel this recipient was reached through so far ("websocket", "push", "sms").
     channels = models.JSONField(default=list)
     push_state = models.CharField(max_length=8, choices=PushState.choices, default=PushState.NONE)

@@ -112,8 +112,13 @@ class NoticeReceipt(models.Model):
         GUARDIAN = "guardian", "家长"
         STUDENT = "student", "学生"
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="receipts")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes of their own (db_index=False): notice_receipt_unique and
+    # receipt_by_notice lead with the notice, receipt_inbox with the recipient, and every
+    # index is written once per recipient of a fan-out (bench/README.md, receipts).
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="receipts", db_index=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     role = models.CharField("身份", max_length=8, choices=Role.choices)
     # How the author sees this person: "王小明妈妈" (never a phone number), or the student.
     display_name = models.CharField("显示名", max_length=64)

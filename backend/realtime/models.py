@@ -31,7 +31,10 @@ class UserEventCounter(models.Model):
 class UserEvent(models.Model):
     """One event for one user, as it was (or would have been) sent on the socket."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # db_index=False: realtime_event_user_seq_unique leads with the user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     seq = models.PositiveBigIntegerField("序号")
     type = models.CharField("类型", max_length=64)
     data = models.JSONField("内容", encoder=DjangoJSONEncoder)
