@@ -68,13 +68,21 @@ class SmsState(models.TextChoices):
 
 
 class Delivery(models.Model):
-    # No single-column indexes (db_index=False): delivery_unique_recipient leads with the
-    # dispatch and (recipient, dispatch) with the recipient; one row per fan-out recipient.
+    # One row per recipient of a fan-out, so (bench/README.md, receipts): no single-column
+    # indexes (db_index=False; delivery_unique_recipient leads with the dispatch, (recipient,
+    # dispatch) with the recipient) and no database foreign-key checks (db_constraint=False:
+    # one trigger query per row and key). notify() writes rows only for a dispatch it holds
+    # locked and recipients its caller read in the same transaction; the app never deletes
+    # users, and an ORM delete still cascades (tests/conventions/test_fanout_tables.py).
     dispatch = models.ForeignKey(
-        Dispatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        Dispatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Every channel this recipient was reached through so far ("websocket", "push", "sms").
     channels = models.JSONField(default=list)

@@ -31,9 +31,16 @@ class UserEventCounter(models.Model):
 class UserEvent(models.Model):
     """One event for one user, as it was (or would have been) sent on the socket."""
 
-    # db_index=False: realtime_event_user_seq_unique leads with the user.
+    # One row per recipient of every event, so: db_index=False (realtime_event_user_seq_unique
+    # leads with the user) and db_constraint=False (no foreign-key trigger query per row;
+    # events are written for users the sender just read, the app never deletes users, and an
+    # ORM delete still cascades: tests/conventions/test_fanout_tables.py).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     seq = models.PositiveBigIntegerField("序号")
     type = models.CharField("类型", max_length=64)
