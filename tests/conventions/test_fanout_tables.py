@@ -85,3 +85,35 @@ def test_deleting_a_user_or_a_notice_through_the_orm_removes_their_fanout_rows(w
 
     assert not NoticeReceipt.objects.filter(notice_id=notice.pk).exists()
     assert NoticeReceipt.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_event_counters_are_bumped_in_place(world) -> None:
+    """The second event to the same people updates their counters without new index
+    entries (HOT updates: the counter table keeps room on its pages, fillfactor 50)."""
+    from django.contrib.auth import get_user_model
+
+    from backend.realtime.models import UserEventCounter
+    from backend.realtime.services import send_event_on_commit
+
+    User = get_user_model()
+    users = [User(name=f"计数{i}", phone=f"1390000{i:04d}") for i in range(300)]
+    User.objects.bulk_create(users)
+    ids = list(User.objects.filter(name__startswith="计数").values_list("pk", flat=True))
+    send_event_on_commit(ids, "notice.recalled", {"notice_id": 1})
+
+    def updated() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+                "pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+                [UserEventCounter._meta.db_table] * 2,
+            )
+            return cursor.fetchone()
+
+    before = updated()
+    send_event_on_commit(ids, "notice.recalled", {"notice_id": 2})
+    after = updated()
+
+    assert after[0] - before[0] == 300
+    assert after[1] - before[1] == 300
