@@ -147,3 +147,39 @@ def bulk_insert(
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})", prepared)  # noqa: S608 - identifiers from _meta
     return len(prepared)
+
+
+def _column_of(field: Any) -> str:
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{field!r} is not a concrete column")
+    return column
+
+
+def insert_unless_exists(obj: models.Model, *, unique: Sequence[str]) -> bool:
+    """INSERT `obj` unless a row with the same `unique` fields exists: one statement
+    (`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING pk`, PostgreSQL and SQLite ≥
+    3.35), where get_or_create() costs a SELECT, a SAVEPOINT, the INSERT and a RELEASE.
+    True when this call inserted it (obj.pk is set); False when the row exists (nothing
+    written, the transaction still usable). A concurrent inserter's uncommitted row makes
+    this wait for its outcome, as the unique index does for any INSERT.
+    Like bulk_insert(): no signals; auto_now_add and defaults are filled as save() would."""
+    meta = obj._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    conflict = ", ".join(qn(_column_of(meta.get_field(name))) for name in unique)
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(_column_of(f)) for f in fields)}) "  # noqa: S608 - identifiers from _meta
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {qn(_column_of(meta.pk))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from backend.conventions.bulk import bulk_insert
+from backend.conventions.bulk import bulk_insert, insert_unless_exists
 from backend.realtime.services import send_event_on_commit
 
 from .models import Delivery, DeliveryPreference, Dispatch, Mute, PushState, SmsState, Urgency
@@ -24,6 +24,8 @@ from .tasks import delivery_dispatch, delivery_send_reminder
 
 # Recipients per statement (on PostgreSQL their ids travel as one array parameter).
 CHUNK = 5000
+# A dispatch is unique by what it is about (models.Dispatch, dispatch_unique_source_event).
+DISPATCH_KEY = ("source_type", "source_id", "event_type")
 
 
 @dataclass(frozen=True)
@@ -84,29 +86,30 @@ def notify(
     # savepoint=False: no SAVEPOINT/RELEASE round trips inside the caller's transaction;
     # an error here marks that transaction for rollback (nothing half-written survives).
     with transaction.atomic(savepoint=False):
-        dispatch, first_call = Dispatch.objects.get_or_create(
+        dispatch = Dispatch(
             source_type=event.source_type,
             source_id=event.source_id,
             event_type=event.type,
-            defaults={
-                "school_id": school_id,
-                "urgency": urgency,
-                "needs_attention": needs_attention,
-                "topic": topic,
-                "push_title": push.title[:100] if push else "",
-                "push_body": push.body[:200] if push else "",
-                "push_data": dict(push.data) if push else {},
-                "sms_template": sms.template if sms else "",
-                "sms_params": dict(sms.params) if sms else {},
-                "sms_sender_id": sms.sender_id if sms else None,
-            },
+            school_id=school_id,
+            urgency=urgency,
+            needs_attention=needs_attention,
+            topic=topic,
+            push_title=push.title[:100] if push else "",
+            push_body=push.body[:200] if push else "",
+            push_data=dict(push.data) if push else {},
+            sms_template=sms.template if sms else "",
+            sms_params=dict(sms.params) if sms else {},
+            sms_sender_id=sms.sender_id if sms else None,
         )
+        first_call = insert_unless_exists(dispatch, unique=DISPATCH_KEY)
         if not first_call:
             # Serialise concurrent notify() calls for the same item: the second sees the
             # first's rows and adds only recipients that are really new. (A dispatch this
-            # transaction has just inserted is ours alone and has no rows yet: a concurrent
-            # call waits on its unique key until we commit, then finds it.)
-            Dispatch.objects.select_for_update().filter(pk=dispatch.pk).first()
+            # call has just inserted is ours alone and has no rows yet: a concurrent call
+            # waits on its unique key until we commit, then finds it here.)
+            dispatch = Dispatch.objects.select_for_update().get(
+                source_type=event.source_type, source_id=event.source_id, event_type=event.type
+            )
         escalate_at = _escalation_time(dispatch) if needs_attention else None
         created = 0
         by_user = sms.params_by_user if sms and sms.params_by_user else {}

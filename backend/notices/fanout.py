@@ -93,6 +93,28 @@ def audience_size(*, classes: QuerySet[SchoolClass], audience: str) -> int:
     return size
 
 
+def audience_if_small(notice: Notice, classes: QuerySet[SchoolClass], *, limit: int) -> list[int] | None:
+    """The whole audience, ascending, when it has at most `limit` people; None when it
+    has more. At most limit + 1 rows per audience (one query each): a notice published
+    inside the request needs no separate count and no second read of its audience."""
+    ids: set[int] = set()
+    if _wants_guardians(notice.audience):
+        ids.update(
+            guardianships_in(classes=classes)
+            .order_by()
+            .values_list("guardian_id", flat=True)
+            .distinct()[: limit + 1]
+        )
+    if _wants_students(notice.audience):
+        ids.update(
+            student_memberships_in(classes=classes)
+            .order_by()
+            .values_list("user_id", flat=True)
+            .distinct()[: limit + 1]
+        )
+    return sorted(ids) if len(ids) <= limit else None
+
+
 def _pending_recipient_ids(notice: Notice, classes: QuerySet[SchoolClass]) -> list[int]:
     """Everyone the notice has still to reach (ids above the fan-out cursor), ascending.
     One query per audience for the whole run: asking for "the next 2,000 by guardian id"
@@ -214,9 +236,8 @@ def _fanout_step(notice_id: int, now: datetime, pending: list[int] | None) -> tu
     """One chunk. `pending` is the ascending audience an earlier step of the same run
     read (ids at or below the cursor are skipped, so a chunk another worker wrote is not
     written again); without it the step reads it. Returns (done, the audience used)."""
-    limit = fanout_chunk_size()
-    # Its own transaction from a task; inside notice_create()'s (a small audience) no
-    # savepoint: an error fails the whole post anyway.
+    # Its own transaction from a task (savepoint=False: called inside another one, as
+    # tests do, it adds no SAVEPOINT round trips).
     with transaction.atomic(savepoint=False):
         notice = (
             Notice.objects.select_for_update(of=("self",)).select_related("org").filter(pk=notice_id).first()
@@ -226,33 +247,53 @@ def _fanout_step(notice_id: int, now: datetime, pending: list[int] | None) -> tu
         classes = target_classes(notice)
         if pending is None:
             pending = _pending_recipient_ids(notice, classes)
-        start = bisect_right(pending, notice.fanout_cursor)
-        ids = pending[start : start + limit]
-        people = _people(notice, classes, ids) if ids else {}
-        if people:
-            # New rows only: the notice row is locked and the cursor moves with them.
-            bulk_insert(
-                NoticeReceipt,
-                ("notice_id", "recipient_id", "role", "display_name", "students", "created_at"),
-                ((notice.pk, uid, p.role, p.display_name[:64], p.students, now) for uid, p in people.items()),
-            )
-            _notify(notice, people)
-        done = start + limit >= len(pending)
-        fields: dict[str, Any] = {"fanout_heartbeat": now}
-        if ids:
-            fields["fanout_cursor"] = ids[-1]
-            fields["recipients_count"] = F("recipients_count") + len(people)
-        if done:
-            # Exact, whatever happened to earlier chunks: one aggregate at the end, unless
-            # this chunk was the whole fan-out (nothing was written before it).
-            if notice.fanout_cursor == 0 and notice.recipients_count == 0:
-                fields["recipients_count"] = len(people)
-            else:
-                fields["recipients_count"] = NoticeReceipt.objects.filter(notice_id=notice.pk).count()
-            fields["status"] = Notice.Status.PUBLISHED
-            fields["fanout_heartbeat"] = None
-        Notice.objects.filter(pk=notice.pk).update(**fields)
+        done, _ = _write_chunk(notice, classes, pending, now, fanout_chunk_size())
     return done, pending
+
+
+def _write_chunk(
+    notice: Notice, classes: QuerySet[SchoolClass], pending: list[int], now: datetime, limit: int
+) -> tuple[bool, dict[str, Any]]:
+    """Write receipts for the next `limit` people of `pending` after the notice's cursor
+    and notify them; move the cursor. The caller holds the notice row (locked, or
+    inserted by its own transaction). Returns (done, the notice fields written)."""
+    start = bisect_right(pending, notice.fanout_cursor)
+    ids = pending[start : start + limit]
+    people = _people(notice, classes, ids) if ids else {}
+    if people:
+        # New rows only: the notice row is held and the cursor moves with them.
+        bulk_insert(
+            NoticeReceipt,
+            ("notice_id", "recipient_id", "role", "display_name", "students", "created_at"),
+            ((notice.pk, uid, p.role, p.display_name[:64], p.students, now) for uid, p in people.items()),
+        )
+        _notify(notice, people)
+    done = start + limit >= len(pending)
+    fields: dict[str, Any] = {"fanout_heartbeat": now}
+    if ids:
+        fields["fanout_cursor"] = ids[-1]
+        fields["recipients_count"] = F("recipients_count") + len(people)
+    if done:
+        # Exact, whatever happened to earlier chunks: one aggregate at the end, unless
+        # this chunk was the whole fan-out (nothing was written before it).
+        if notice.fanout_cursor == 0 and notice.recipients_count == 0:
+            fields["recipients_count"] = len(people)
+        else:
+            fields["recipients_count"] = NoticeReceipt.objects.filter(notice_id=notice.pk).count()
+        fields["status"] = Notice.Status.PUBLISHED
+        fields["fanout_heartbeat"] = None
+    Notice.objects.filter(pk=notice.pk).update(**fields)
+    return done, fields
+
+
+def notice_publish_now(*, notice: Notice, classes: QuerySet[SchoolClass], audience: list[int]) -> None:
+    """Publish a notice that the caller's transaction has just inserted (nobody else can
+    see or lock it yet) to the audience it has just read (ascending ids, see
+    audience_if_small()): one chunk, without reading either again. `notice` is updated
+    in memory to what was written."""
+    _, fields = _write_chunk(notice, classes, audience, timezone.now(), max(len(audience), 1))
+    for name, value in fields.items():
+        setattr(notice, name, value)
 
 
 def notice_fanout_run(*, notice_id: int, max_chunks: int | None = None) -> bool:

@@ -99,11 +99,22 @@ def notice_create(
             fanout_heartbeat=None if scheduled_at else now,
             created_at=now,
         )
-        size = fanout.audience_size(classes=fanout.target_classes(notice), audience=audience)
+        classes = fanout.target_classes(notice)
+        size: int | None = None
+        audience_ids: list[int] | None = None
+        if scheduled_at is None:
+            # Small enough to publish inside this request: its audience, read once here
+            # (None: larger, a task publishes it).
+            audience_ids = fanout.audience_if_small(notice, classes, limit=fanout.sync_fanout_limit())
+            size = None if audience_ids is None else len(audience_ids)
+        else:
+            size = fanout.audience_size(classes=classes, audience=audience)
         if size == 0:
             raise ApiError("audience_empty", "所选范围内没有可以接收通知的家长或学生")
         notice.save()
         if urgent:
+            if size is None:
+                size = fanout.audience_size(classes=classes, audience=audience)
             audit_record(
                 action="notice.urgent",
                 actor=author,
@@ -117,9 +128,8 @@ def notice_create(
                 transaction.on_commit(
                     lambda: tasks.notice_publish_scheduled.apply_async((notice_id,), eta=scheduled_at)
                 )
-        elif size <= fanout.sync_fanout_limit():
-            fanout.notice_fanout_run(notice_id=notice.pk)
-            notice.refresh_from_db()
+        elif audience_ids is not None:
+            fanout.notice_publish_now(notice=notice, classes=classes, audience=audience_ids)
         else:
             notice_id = notice.pk
             transaction.on_commit(lambda: tasks.notice_fanout.delay(notice_id))

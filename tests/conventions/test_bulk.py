@@ -1,4 +1,4 @@
-"""bulk_insert() (COPY on PostgreSQL) and the `__any` lookup."""
+"""bulk_insert() (COPY on PostgreSQL), insert_unless_exists() and the `__any` lookup."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backend.conventions.bulk import bulk_insert
+from backend.conventions.bulk import bulk_insert, insert_unless_exists
 from backend.delivery.models import Delivery, Dispatch, PushState, SmsState
 from backend.schools.models import Guardianship
 
@@ -153,3 +153,34 @@ def test_a_column_in_both_fields_and_constants_or_a_short_row_is_refused(
         bulk_insert(Delivery, ("dispatch_id", "recipient_id"), [(dispatch.pk,)])
 
     assert not Delivery.objects.filter(dispatch=dispatch).exists()
+
+
+def test_insert_unless_exists_inserts_once_in_one_statement(world: Any) -> None:
+    key = ("source_type", "source_id", "event_type")
+    first = Dispatch(
+        source_type="notice",
+        source_id=7,
+        event_type="notice.created",
+        school_id=world.schools[0].pk,
+        push_title="春游",
+        push_data={"notice_id": "7"},
+    )
+    before = timezone.now()
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert insert_unless_exists(first, unique=key) is True
+        second = Dispatch(source_type="notice", source_id=7, event_type="notice.created", push_title="别的")
+        assert insert_unless_exists(second, unique=key) is False
+        # No savepoint was needed: the transaction is still usable after the conflict.
+        assert Dispatch.objects.filter(source_id=7).count() == 1
+
+    assert len(queries) == 3
+    assert second.pk is None
+    assert second._state.adding
+    assert first.pk is not None
+    assert not first._state.adding
+    row = Dispatch.objects.get(pk=first.pk)
+    assert (row.push_title, row.push_data, row.school_id) == ("春游", {"notice_id": "7"}, world.schools[0].pk)
+    assert row.created_at >= before
+    assert row.sms_params == {}
+    assert row.urgency == "normal"

@@ -33,12 +33,14 @@ def test_publishing_to_50_families_inside_the_request(demo, school, grade, djang
     small = build_class(school=school, grade=grade, name="五十人班", families=50, teacher=demo.head2)
     teacher = plain_client(demo.head2)
 
-    # auth, scope checks, audience count, insert; one chunk inside the request's
-    # transaction (no savepoints): lock, recipients, receipt content, bulk insert, notify
-    # (a new dispatch: neither locked again nor asked for rows it cannot have yet;
-    # deliveries, events); the count is the chunk's own. The events are one statement on
-    # PostgreSQL (counter upsert and log insert), two on SQLite.
-    with django_assert_num_queries(21 if connection.vendor == "postgresql" else 22):
+    # auth, scope checks, the audience (read once: it is small, so no count), insert; one
+    # chunk inside the request's transaction (no savepoints, the new notice neither read
+    # again nor locked): receipt content, bulk insert, notify (the dispatch inserted in one
+    # statement and neither locked again nor asked for rows it cannot have yet; its school
+    # for the escalation delay; deliveries, events), the notice's update (the count is the
+    # chunk's own, no re-read). The events are one statement on PostgreSQL (counter upsert
+    # and log insert), two on SQLite.
+    with django_assert_num_queries(15 if connection.vendor == "postgresql" else 16):
         response = teacher.post(
             "/api/v1/notices/", notice_input([small.pk], require_confirmation=False), format="json"
         )
@@ -70,9 +72,10 @@ def test_publishing_to_5000_families_costs_the_same_per_chunk(
     # The audience read once, then three chunks of ≤ 2,000 with the same statements
     # each (a chunk's receipts and deliveries are one COPY / executemany each), plus the
     # final count; PostgreSQL writes a chunk's events in one statement, SQLite in two; the
-    # first chunk's notify() creates the dispatch (no lock again, no look-up of its rows);
-    # neither a chunk nor notify() takes a savepoint inside the enclosing transaction.
-    with django_assert_num_queries(36 if connection.vendor == "postgresql" else 39):
+    # first chunk's notify() creates the dispatch in one statement (no lock again, no
+    # look-up of its rows); neither a chunk nor notify() takes a savepoint inside the
+    # enclosing transaction.
+    with django_assert_num_queries(33 if connection.vendor == "postgresql" else 36):
         assert fanout.notice_fanout_run(notice_id=notice_id) is True
 
     notice = Notice.objects.get(pk=notice_id)
@@ -97,7 +100,7 @@ def test_a_school_sized_notice_is_one_chunk_by_default(
 
     # the audience and one chunk, whose size is the count (no aggregate at the end)
     with (
-        django_assert_num_queries(13 if connection.vendor == "postgresql" else 14),
+        django_assert_num_queries(10 if connection.vendor == "postgresql" else 11),
         django_capture_on_commit_callbacks() as callbacks,
     ):
         assert fanout.notice_fanout_run(notice_id=notice_id) is True
@@ -202,9 +205,9 @@ def test_a_school_wide_fanout_reads_its_classes_once_and_reaches_only_that_schoo
         )
 
     # one chunk: lock, the school's class ids, the audience, receipt content (2), receipts,
-    # notify (dispatch: read, savepoint, insert, release; its school for the escalation
-    # delay; deliveries; events: 1 statement on PostgreSQL, 2 on SQLite), the update
-    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 15):
+    # notify (dispatch: one insert; its school for the escalation delay; deliveries;
+    # events: 1 statement on PostgreSQL, 2 on SQLite), the update
+    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 12):
         assert fanout.notice_fanout_run(notice_id=notice.pk) is True
 
     notice.refresh_from_db()
