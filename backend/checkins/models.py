@@ -125,6 +125,9 @@ class Checkin(models.Model):
     content_types = models.JSONField("内容类型", default=list, blank=True)
     client_id = models.CharField("客户端编号", max_length=64)
     created_at = models.DateTimeField("提交时间", default=timezone.now)
+    # When the class's teachers were told (`checkin.created`); null until then. The
+    # database, not the task queue, knows what is still to announce (notifications.py).
+    announced_at = models.DateTimeField("通知老师时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "打卡记录"
@@ -135,7 +138,15 @@ class Checkin(models.Model):
                 fields=["campaign", "submitted_by", "client_id"], name="checkin_client_id_unique"
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "date"], name="checkin_by_day")]
+        indexes = [
+            models.Index(fields=["campaign", "date"], name="checkin_by_day"),
+            # Only the few check-ins not yet announced: a class's batch, the sweeper.
+            models.Index(
+                fields=["school_class", "id"],
+                condition=Q(announced_at__isnull=True),
+                name="checkin_unannounced",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.student_id} {self.date}"

@@ -13,11 +13,14 @@ row), so re-running any of these sends nothing twice."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from backend.delivery.services import Event, PushContent, notify
+from backend.realtime.publishing import publishing_in_background
 
 from .events import CHECKIN_COMMENTED, CHECKIN_CREATED, CHECKIN_REMINDER
 from .models import Checkin, CheckinCampaign, CheckinComment, CheckinLike, CheckinReminder
@@ -29,16 +32,14 @@ def _topic(campaign_id: int) -> str:
     return f"checkin_campaign:{campaign_id}"
 
 
-def checkin_announce(*, checkin_id: int) -> int:
-    """`checkin.created` to the teachers of the student's class. Returns how many
-    teachers were told (0 when the check-in is gone)."""
-    checkin = Checkin.objects.select_related("campaign", "student").filter(pk=checkin_id).first()
-    if checkin is None:
-        return 0
-    teachers = teachers_of_class(class_id=checkin.school_class_id)
-    if not teachers:
-        return 0
-    data = {
+# Check-ins announced per transaction: bounds how long a batch holds its rows' locks.
+ANNOUNCE_BATCH = 200
+# The sweeper leaves younger check-ins to their class's queued batch.
+ANNOUNCE_GRACE = timedelta(seconds=60)
+
+
+def _created_data(checkin: Checkin) -> dict[str, Any]:
+    return {
         "checkin_id": checkin.pk,
         "campaign_id": checkin.campaign_id,
         "campaign_title": checkin.campaign.title,
@@ -48,14 +49,68 @@ def checkin_announce(*, checkin_id: int) -> int:
         "is_makeup": checkin.is_makeup,
         "submitted_by": {"id": checkin.submitted_by_id, "display_name": checkin.submitted_by_name},
     }
-    with transaction.atomic():
-        notify(
-            teachers,
-            Event(type=CHECKIN_CREATED, data=data, source_type="checkin", source_id=checkin.pk),
-            school_id=checkin.campaign.school_id,
-            push=None,
-        )
-    return len(teachers)
+
+
+def checkins_announce_class(*, class_id: int) -> int:
+    """`checkin.created` to the teachers of the class, one per check-in of the class not
+    yet announced, in batches of ANNOUNCE_BATCH: each batch is one transaction that
+    claims its rows (FOR UPDATE SKIP LOCKED: a concurrent run takes other rows), tells
+    the teachers and marks the rows announced. Returns how many check-ins it announced.
+
+    Safe to run twice or concurrently: a row is announced and marked in the same
+    transaction, and notify() sends nothing twice for the same check-in. Queries: 3 per
+    batch and notify()'s own per check-in, whatever the class size."""
+    # A batch's events reach the sockets in one publish after its commit, not one each.
+    with publishing_in_background():
+        return _announce_batches(class_id)
+
+
+def _announce_batches(class_id: int) -> int:
+    announced = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Checkin.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("campaign", "student")
+                .filter(school_class_id=class_id, announced_at__isnull=True)
+                .order_by("id")[:ANNOUNCE_BATCH]
+            )
+            if not batch:
+                return announced
+            teachers = teachers_of_class(class_id=class_id)
+            for checkin in batch:
+                if teachers:
+                    notify(
+                        teachers,
+                        Event(
+                            type=CHECKIN_CREATED,
+                            data=_created_data(checkin),
+                            source_type="checkin",
+                            source_id=checkin.pk,
+                        ),
+                        school_id=checkin.campaign.school_id,
+                        push=None,
+                    )
+            Checkin.objects.filter(pk__in=[c.pk for c in batch]).update(announced_at=timezone.now())
+        announced += len(batch)
+        if len(batch) < ANNOUNCE_BATCH:
+            return announced
+
+
+def checkin_class_id(*, checkin_id: int) -> int | None:
+    """The class a check-in was made in (None when it is gone)."""
+    return Checkin.objects.filter(pk=checkin_id).values_list("school_class_id", flat=True).first()
+
+
+def checkins_overdue_class_ids(*, now: datetime) -> list[int]:
+    """Classes with a check-in committed more than ANNOUNCE_GRACE before `now` and still
+    not announced: its queued batch was lost (Redis restarted, a worker died)."""
+    return list(
+        Checkin.objects.filter(announced_at__isnull=True, created_at__lt=now - ANNOUNCE_GRACE)
+        .order_by()
+        .values_list("school_class_id", flat=True)
+        .distinct()
+    )
 
 
 def _family(checkin: Checkin) -> list[int]:

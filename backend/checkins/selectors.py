@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 
 from backend.conventions.prepared import PreparedQuery
 from backend.conventions.scope import MAX_ID
+from backend.privacy.selectors import consent_granted_exists
 from backend.schools.models import ClassMembership, OrgAdmin
 from backend.schools.pseudonyms import alias_label
 from backend.schools.selectors import (
@@ -182,6 +183,9 @@ class SubmissionContext:
     link: tuple[str, str] | None
     # A check-in the user already made in this campaign with this client_id.
     replay_id: int | None
+    # The student has a live guardian consent (read along, see privacy). False when
+    # unknown: checkin_submit then asks privacy itself.
+    consented: bool = False
 
     def allowed(self, *, user: Any) -> bool:
         """The student takes part in the campaign, and is the user or their child. Such
@@ -214,6 +218,7 @@ def _submission_queryset(
         replay_id=Subquery(replay.values("pk")[:1]),
         guardian_relation=Subquery(guardianship.values("relation")[:1]),
         guardian_student_name=Subquery(guardianship.values("student__name")[:1]),
+        student_consent=consent_granted_exists(student=student_id),
     )
 
 
@@ -229,8 +234,9 @@ def submission_context(
     """The campaign (None when there is none with that id; scope is the caller's
     business, see SubmissionContext.allowed) with everything checking in needs: the
     student's class in it (their first student membership among its classes), the
-    caller's guardianship of the student and an earlier check-in with the same
-    client_id. One query, whatever the campaign's size."""
+    caller's guardianship of the student, an earlier check-in with the same client_id
+    and whether the student has a live guardian consent. One query, whatever the
+    campaign's size."""
     if not 1 <= student_id <= MAX_ID:
         # No user has that id: nobody to check in for.
         found = CheckinCampaign.objects.filter(pk=campaign_id).first()
@@ -252,6 +258,7 @@ def submission_context(
         if relation is not None
         else None,
         replay_id=getattr(campaign, "replay_id", None),
+        consented=bool(getattr(campaign, "student_consent", False)),
     )
     return campaign, context
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, Q, QuerySet
 
 from backend.schools.selectors import guardian_student_ids
 
@@ -22,6 +22,17 @@ def consent_granted_student_ids(*, student_ids: Iterable[int]) -> set[int]:
         GuardianConsent.objects.filter(
             student_id__in=wanted, scope=GuardianConsent.Scope.BASIC, withdrawn_at__isnull=True
         ).values_list("student_id", flat=True)
+    )
+
+
+def consent_granted_exists(*, student: Any) -> Exists:
+    """True in a query when `student` (an id, or an OuterRef/F naming one) has a live
+    guardian consent: the rule of consent_granted_student_ids as an expression, so that a
+    hot read can carry the consent along instead of asking in a query of its own."""
+    return Exists(
+        GuardianConsent.objects.filter(
+            student_id=student, scope=GuardianConsent.Scope.BASIC, withdrawn_at__isnull=True
+        )
     )
 
 

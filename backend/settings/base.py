@@ -239,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
     "notices-publish-due": {"task": "backend.notices.tasks.notices_publish_due", "schedule": 60.0},
     # Remind students (and guardians) who have not checked in by the campaign's time.
     "checkins-reminders": {"task": "backend.checkins.tasks.checkins_remind_due", "schedule": 60.0},
+    # Check-ins whose announcement batch was lost (Redis restarted, a worker died).
+    "checkins-announce-overdue": {
+        "task": "backend.checkins.tasks.checkins_announce_overdue",
+        "schedule": 60.0,
+    },
     # Teachers get one push when office hours start for guardians' messages left unread.
     "messaging-office-hours": {
         "task": "backend.messaging.tasks.messaging_release_office_hours",

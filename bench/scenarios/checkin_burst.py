@@ -2,9 +2,9 @@
 open-loop, to `POST /api/v1/checkin-campaigns/{id}/checkins/` on 2 daphne processes,
 each from a different real student with their own JWT (5,000 students, a fresh campaign
 over the school's 100 classes per run). The teacher of those classes holds a socket;
-2 Celery worker processes run `checkins_announce`. Measured: check-ins answered 201 per
-second, request p99 (from the scheduled send, so queueing counts), and the teacher's
-`checkin.created` p99 (request sent → frame on the teacher's socket).
+2 Celery worker processes run `checkins_announce_class` (one batch per class). Measured:
+check-ins answered 201 per second, request p99 (from the scheduled send, so queueing
+counts), and the teacher's `checkin.created` p99 (request sent → frame on the teacher's socket).
 
 Baseline: the bare ASGI app (bench.loadgen.bare_asgi) under the same 2 daphne setup, the
 same open-loop POSTs."""

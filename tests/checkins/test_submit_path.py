@@ -30,7 +30,7 @@ def consents(world: Any, settings: Any) -> None:
 
 
 @pytest.mark.parametrize("who", ["student", "guardian"])
-def test_a_new_checkin_is_consent_one_read_and_the_insert(
+def test_a_new_checkin_is_one_read_with_the_consent_and_the_insert(
     world: Any, client_for: Any, campaign: Any, consents: None, clock: Any, who: str
 ) -> None:
     student = world.students[0][1]
@@ -41,13 +41,14 @@ def test_a_new_checkin_is_consent_one_read_and_the_insert(
 
     assert response.status_code == 201, response.json()
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    # The token's user, everything about (campaign, student, caller) in one read, the
-    # consent; the INSERT (in a savepoint only because the test runs in a transaction).
-    assert statements == ["SELECT", "SELECT", "SELECT", "SAVEPOINT", "INSERT", "RELEASE"], statements
+    # The token's user, everything about (campaign, student, caller, the student's
+    # consent) in one read; the INSERT (in a savepoint only because the test runs in a
+    # transaction).
+    assert statements == ["SELECT", "SELECT", "SAVEPOINT", "INSERT", "RELEASE"], statements
     sql = [q["sql"] for q in queries.captured_queries]
     assert "accounts_user" in sql[0]
     assert "checkins_checkincampaign" in sql[1]
-    assert "privacy_guardianconsent" in sql[2]
+    assert "privacy_guardianconsent" in sql[1]
     assert Checkin.objects.get(pk=response.json()["id"]).submitted_by_id == user.pk
 
 

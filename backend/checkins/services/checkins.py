@@ -23,7 +23,7 @@ from backend.checkins.schedule import (
     local_date,
 )
 from backend.checkins.selectors import SubmissionContext, schedule_of, submission_context
-from backend.checkins.tasks import checkins_announce
+from backend.checkins.tasks import checkins_announce_soon
 from backend.conventions.errors import ApiError
 from backend.files.services import files_claim
 from backend.privacy.services import privacy_require_consent
@@ -90,9 +90,9 @@ def checkin_submit(
     400 date_in_future, outside_campaign, not_a_campaign_day, makeup_window_passed,
     content_required, unknown_attachments, attachment_type_not_allowed,
     too_many_attachments. Nothing is written on error.
-    Constant queries whatever the class or campaign size (consent, context, insert);
-    no shared row is updated."""
-    privacy_require_consent(student_id=student_id)
+    Raises ApiError 403 guardian_consent_required (privacy) first, before any of these.
+    Constant queries whatever the class or campaign size (the context, consent included,
+    and the insert); no shared row is updated."""
     now = now or timezone.now()
     text = text.strip()
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
@@ -103,8 +103,13 @@ def checkin_submit(
             user=user, campaign_id=campaign.pk, student_id=student_id, client_id=client_id
         )
         if found is None:
+            privacy_require_consent(student_id=student_id)
             raise ApiError("student_not_found", "学生不存在，或不是您本人/您的孩子", status_code=404)
         context = found[1]
+    if not context.consented:
+        # The read found no live consent: privacy decides and refuses in its own words
+        # (its own query, on this path only; a no-op when enforcement is off).
+        privacy_require_consent(student_id=student_id)
     class_id = context.class_id
     if class_id is None or not context.allowed(user=user):
         raise ApiError("student_not_found", "学生不存在，或不是您本人/您的孩子", status_code=404)
@@ -170,6 +175,8 @@ def checkin_submit(
         if first is not None:
             return _replay(first, **submission), False
         raise ApiError("already_checked_in", f"{day:%m月%d日}已经打过卡了", status_code=409) from None
-    checkin_id = checkin.pk
-    transaction.on_commit(lambda: checkins_announce.delay(checkin_id))
+    # The teachers hear of it from the class's next announcement batch (queued unless
+    # one is already waiting); the row stays "not yet announced" until then. robust: with
+    # Redis down the check-in is still made (and answered 201); the sweeper announces it.
+    transaction.on_commit(lambda: checkins_announce_soon(class_id=class_id), robust=True)
     return checkin, True
