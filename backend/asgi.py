@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.embedded")
+
+from backend.conventions.asgi_handler import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 
