@@ -14,6 +14,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import SynchronousOnlyOperation
 
 from .frames import (
     CLOSE_FORBIDDEN_ORIGIN,
@@ -29,9 +30,15 @@ from .frames import (
     parse_client_frame,
     user_group,
 )
-from .handshake import Credential, credential_from_scope, credential_user, origin_allowed
+from .handshake import (
+    Credential,
+    credential_from_scope,
+    credential_needs_thread,
+    credential_user,
+    origin_allowed,
+)
 from .presence import PresenceStore, presence_store
-from .selectors import user_event_frames_after, user_latest_seq
+from .selectors import user_event_frames_after, user_latest_seq, user_resume_page
 from .stream import EventStream, Frame
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,17 @@ def _credential(scope: dict[str, Any]) -> Credential | None:
     return credential_from_scope(scope)
 
 
+async def _credential_now(scope: dict[str, Any]) -> Credential | None:
+    """A Bearer token is checked right here on the event loop (pure CPU); a ticket, or a
+    token class that turns out to read the database, in a thread."""
+    if not credential_needs_thread(scope):
+        try:
+            return credential_from_scope(scope)
+        except SynchronousOnlyOperation:  # e.g. AUTH_TOKEN_CLASSES with a denylist
+            pass
+    return await _credential(scope)
+
+
 @_in_thread_pool
 def _user_is_active(credential: Credential) -> bool:
     return credential_user(credential) is not None
@@ -64,6 +82,13 @@ def _frames_after(user_id: int, after_seq: int, before_seq: int | None, limit: i
 @_in_thread_pool
 def _latest_seq(user_id: int) -> int:
     return user_latest_seq(user_id=user_id)
+
+
+@_in_thread_pool
+def _resume_page(user_id: int, after_seq: int, limit: int) -> tuple[int, list[Frame]]:
+    # One hand-off for the latest seq and the first page (each hand-off also takes and
+    # returns a pooled connection): bench/ reconnect storm.
+    return user_resume_page(user_id=user_id, after_seq=after_seq, limit=limit)
 
 
 class Heartbeat:
@@ -227,7 +252,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if not origin_allowed(self.scope):
             await self._shut(CLOSE_FORBIDDEN_ORIGIN)
             return
-        credential = await _credential(self.scope)
+        credential = await _credential_now(self.scope)
         if credential is None:
             await self._shut(CLOSE_UNAUTHORIZED)
             return
@@ -243,6 +268,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             fetch=lambda after, before, limit: _frames_after(user_id, after, before, limit),
             latest_seq=lambda: _latest_seq(user_id),
             send=self.send_json,
+            resume_page=lambda after, limit: _resume_page(user_id, after, limit),
         )
         self.presence = presence_store()
         await self._presence("join")
@@ -281,6 +307,13 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def realtime_disconnect(self, message: dict[str, Any]) -> None:
         if not self.closed:
             await self._shut(CLOSE_UNAUTHORIZED)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # channels' own ends with aclose_old_connections(): a hop to the process's one
+        # thread-sensitive sync thread per closing socket, to tidy connections of a thread
+        # this consumer never uses (as in dispatch above). bench/ reconnect storm.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
         await self._leave()

@@ -9,7 +9,9 @@ expiry, per-channel capacity, and the same Lua send script as `group_send`."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +45,13 @@ for i = 1, #KEYS do
 end
 return out
 """
+
+# Group joins and leaves in flight at once per event loop and Redis host, at most (and at
+# most half the pool). channels_redis's pool fails at once when it runs dry: a process
+# handed 2,000 handshakes at once (a restart behind a load balancer) failed ~450 of them
+# with 1011 (MaxConnectionsError) once nothing else paced the handshakes (bench/: the
+# JWT check left the thread pool). Queued here instead, each a sub-millisecond round trip.
+MEMBERSHIP_CONCURRENCY = 100
 
 # Idle pooled connections a process keeps per pool when its heartbeat tidies up: enough
 # for an idle process's own traffic (the receive loop's blocking read is in use, not idle).
@@ -94,6 +103,12 @@ class FanoutRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
     """`RedisChannelLayer` plus `group_send_many(messages)`, `group_has()` and
     `group_refresh_many()` (the per-process heartbeat of the consumers)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._membership_by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
+
     async def group_send_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> int:
         """Send each (group, message) pair as `group_send` would. Returns how many
         channels were over capacity (their message dropped, as group_send drops it)."""
@@ -121,16 +136,41 @@ class FanoutRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             over_capacity += sum(int(r) for r in results[-len(items) :])
         return over_capacity
 
+    def _membership_slots(self, index: int) -> asyncio.Semaphore:
+        """This event loop's bound on group joins and leaves in flight to Redis host `index`."""
+        slots = self._membership_by_loop.setdefault(asyncio.get_running_loop(), {})
+        semaphore = slots.get(index)
+        if semaphore is None:
+            pool_size = int(getattr(self.connection(index).connection_pool, "max_connections", 0) or 0)
+            limit = (
+                MEMBERSHIP_CONCURRENCY
+                if pool_size <= 0
+                else max(1, min(MEMBERSHIP_CONCURRENCY, pool_size // 2))
+            )
+            semaphore = slots[index] = asyncio.Semaphore(limit)
+        return semaphore
+
     async def group_add(self, group: str, channel: str) -> None:
         """channels_redis's group_add (ZADD, then EXPIRE on the group key) in one pipelined
-        round trip instead of two: every handshake of a reconnect storm makes one."""
+        round trip instead of two: every handshake of a reconnect storm makes one. At most
+        MEMBERSHIP_CONCURRENCY at once per process and host; the others wait their turn."""
         assert self.require_valid_group_name(group), "Group name not valid"
         assert self.require_valid_channel_name(channel), "Channel name not valid"
         key = self._group_key(group)
-        async with self.connection(self.consistent_hash(group)).pipeline(transaction=False) as pipe:
+        index = self.consistent_hash(group)
+        pipeline = self.connection(index).pipeline(transaction=False)
+        async with self._membership_slots(index), pipeline as pipe:
             pipe.zadd(key, {channel: time.time()})
             pipe.expire(key, self.group_expiry)
             await pipe.execute()
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """channels_redis's group_discard, paced as group_add (a burst of closing sockets)."""
+        assert self.require_valid_group_name(group), "Group name not valid"
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        index = self.consistent_hash(group)
+        async with self._membership_slots(index):
+            await self.connection(index).zrem(self._group_key(group), channel)
 
     async def close_idle_connections(self, keep: int = KEEP_IDLE_CONNECTIONS) -> int:
         """`close_idle_connections` for this event loop's pool of every Redis host."""

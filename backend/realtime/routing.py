@@ -9,6 +9,10 @@ from channels.security.websocket import WebsocketDenier
 from django.urls import path, re_path
 
 from .consumers import EventsConsumer
+from .server_logging import defer_autobahn_debug_formatting
+
+# The ASGI process loads this module: autobahn stops formatting debug lines per handshake.
+defer_autobahn_debug_formatting()
 
 websocket_application = URLRouter(
     [

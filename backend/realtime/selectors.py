@@ -10,6 +10,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from backend.conventions.prepared import PreparedQuery
+
 from .frames import event_frame
 from .models import UserEvent, UserEventCounter
 from .presence import socket_counts
@@ -30,10 +32,26 @@ def user_event_frames_after(
     ]
 
 
+# Compiled once per process: every socket's resume reads it, and building and compiling
+# the queryset cost several times running it (bench/ reconnect_storm, py-spy).
+_COUNTER = PreparedQuery(lambda user_id: UserEventCounter.objects.filter(user_id=user_id), {"user_id": int})
+
+
 def user_latest_seq(*, user_id: int) -> int:
     """The last seq handed out to the user (0 before their first event)."""
-    last = UserEventCounter.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first()
-    return int(last or 0)
+    counter = _COUNTER.first(user_id=int(user_id))
+    return int(counter.last_seq) if counter is not None else 0
+
+
+def user_resume_page(*, user_id: int, after_seq: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """What a socket's resume needs, in one call: the user's latest seq, then up to
+    `limit` frames after `after_seq` (none when the client is up to date). The latest is
+    read first, so an event committed in between is in the frames or arrives live, never
+    lost. Two queries (one when up to date)."""
+    latest = user_latest_seq(user_id=user_id)
+    if after_seq >= latest:
+        return latest, []
+    return latest, user_event_frames_after(user_id=user_id, after_seq=after_seq, limit=limit)
 
 
 def user_active_get(*, user_id: int) -> AbstractBaseUser | None:

@@ -15,16 +15,27 @@ Frame = dict[str, Any]
 # (after_seq, before_seq or None, limit) -> frames with after_seq < seq < before_seq, oldest first
 FetchFrames = Callable[[int, int | None, int], Awaitable[list[Frame]]]
 LatestSeq = Callable[[], Awaitable[int]]
+# (after_seq, limit) -> (latest seq, then up to `limit` frames after after_seq, oldest
+# first; none when after_seq >= latest), read in that order: one hand-off for a resume.
+ResumePage = Callable[[int, int], Awaitable[tuple[int, list["Frame"]]]]
 SendFrame = Callable[[Frame], Awaitable[None]]
 
 REPLAY_PAGE_SIZE = 500
 
 
 class EventStream:
-    def __init__(self, *, fetch: FetchFrames, latest_seq: LatestSeq, send: SendFrame) -> None:
+    def __init__(
+        self,
+        *,
+        fetch: FetchFrames,
+        latest_seq: LatestSeq,
+        send: SendFrame,
+        resume_page: ResumePage | None = None,
+    ) -> None:
         self._fetch = fetch
         self._latest_seq = latest_seq
         self._send = send
+        self._resume_page = resume_page
         # The seq of the last event frame sent on this socket; None until the first one
         # (before a resume, live events are sent as they come).
         self.last_seq: int | None = None
@@ -42,12 +53,22 @@ class EventStream:
         """Replay everything after `after_seq` from the log, page by page; returns the
         seq to announce in `resumed` (the client's new cursor)."""
         # Read before the replay so an event committed meanwhile is never skipped.
-        latest = await self._latest_seq()
+        if self._resume_page is not None:
+            latest, first_page = await self._resume_page(after_seq, REPLAY_PAGE_SIZE)
+        else:
+            latest, first_page = await self._latest_seq(), None
         # The client's cursor rules from here; a cursor beyond the log (a restored
         # database) is pulled back to what exists.
         self.last_seq = min(after_seq, latest)
-        if after_seq < latest:  # a client that is up to date costs no replay query
+        if after_seq >= latest:  # a client that is up to date costs no replay query
+            return self.last_seq
+        if first_page is None:
             await self._replay(after_seq, before_seq=None)
+            return self.last_seq
+        for frame in first_page:
+            await self._emit(frame)
+        if len(first_page) == REPLAY_PAGE_SIZE:
+            await self._replay(int(first_page[-1]["seq"]), before_seq=None)
         return self.last_seq
 
     async def catch_up(self) -> None:

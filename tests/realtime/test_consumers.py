@@ -11,12 +11,12 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction
 
-from backend.realtime import consumers, services
+from backend.realtime import services
 from backend.realtime.models import UserEvent
 from backend.realtime.selectors import presence_online_user_ids, presence_socket_counts
 from backend.realtime.services import realtime_disconnect_user_on_commit, send_event_on_commit
 
-from .conftest import TEST_EVENT
+from .conftest import TEST_EVENT, send_committed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,22 +109,25 @@ async def test_resume_pages_through_a_large_gap(sockets: Any, user: Any, monkeyp
 async def test_live_events_during_and_after_a_replay_are_not_duplicated(
     sockets: Any, user: Any, asend: Any, monkeypatch: Any
 ) -> None:
+    from backend.realtime import selectors
+
     for n in (1, 2, 3):
         await asend([user], n)
     ws = await sockets.for_user(user)
-    real_fetch = consumers._frames_after
+    real_page = selectors.user_event_frames_after
     calls = []
 
-    async def fetch_while_events_arrive(*args: Any) -> Any:
-        calls.append(args)
+    def page_while_events_arrive(**kwargs: Any) -> Any:
+        # The resume's first page, read in the same hand-off as the latest seq (3).
+        calls.append(kwargs)
         if len(calls) == 1:
-            await asend([user], 4)  # committed before the page is read: replayed, live copy dropped
-            frames = await real_fetch(*args)
-            await asend([user], 5)  # committed after: arrives live after `resumed`
+            send_committed([user], 4)  # committed before the page is read: replayed, live copy dropped
+            frames = real_page(**kwargs)
+            send_committed([user], 5)  # committed after: arrives live after `resumed`
             return frames
-        return await real_fetch(*args)
+        return real_page(**kwargs)
 
-    monkeypatch.setattr(consumers, "_frames_after", fetch_while_events_arrive)
+    monkeypatch.setattr(selectors, "user_event_frames_after", page_while_events_arrive)
     await ws.send_json_to({"type": "resume", "after_seq": 0})
     frames = await sockets.frames(ws, 6)
     assert [(f["type"], f["seq"]) for f in frames] == [
@@ -135,6 +138,7 @@ async def test_live_events_during_and_after_a_replay_are_not_duplicated(
         ("resumed", 4),
         (TEST_EVENT, 5),
     ]
+    assert len(calls) == 1
     assert await ws.receive_nothing(timeout=0.2)
 
 

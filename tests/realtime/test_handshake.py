@@ -14,7 +14,8 @@ import time_machine
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from backend.realtime.services import realtime_ticket_issue
 
@@ -133,3 +134,30 @@ async def test_ticket_works_once_for_its_user_and_expires(sockets: Any, user: An
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):
         late = await sockets.open(path=f"{sockets.path}?ticket={late_ticket}")
         assert await sockets.closed_with(late) == 4401
+
+
+class _DenylistCheckingAccessToken(AccessToken):
+    """An access token class that reads the database while it is validated (as a
+    denylist would): the gateway must then validate it off the event loop."""
+
+    def verify(self) -> None:
+        super().verify()
+        from backend.accounts.models import User
+
+        if not User.objects.filter(pk=self.payload.get("user_id")).exists():
+            raise TokenError("denied")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_token_class_that_reads_the_database_still_works(
+    sockets: Any, user: Any, settings: Any
+) -> None:
+    settings.SIMPLE_JWT = {
+        **settings.SIMPLE_JWT,
+        "AUTH_TOKEN_CLASSES": [f"{__name__}._DenylistCheckingAccessToken"],
+    }
+    ws = await sockets.for_user(user)
+    await ws.send_json_to({"type": "resume", "after_seq": 0})
+    assert await ws.receive_json_from() == {"type": "resumed", "seq": 0}
+    denied = await sockets.open(headers=bearer(10**9))
+    assert await sockets.closed_with(denied) == 4401

@@ -124,3 +124,20 @@ async def test_group_has_tells_whether_a_socket_is_still_in_its_group(layer: Fan
     await layer.flush()  # what a Redis restart does to every group
 
     assert await layer.group_has("user.6", channel) is False
+
+
+async def test_a_burst_of_joins_and_leaves_waits_for_the_pool_instead_of_failing(settings: Any) -> None:
+    # A process handed many handshakes at once: more joins in flight than the pool has
+    # connections (channels_redis's pool raises MaxConnectionsError when it runs dry).
+    config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config["prefix"] = f"{config.get('prefix', 'asgi')}-burst"
+    config["hosts"] = [{**config["hosts"][0], "max_connections": 4}]
+    layer = FanoutRedisChannelLayer(**config)
+    channels = [await layer.new_channel() for _ in range(60)]
+    await asyncio.gather(*(layer.group_add(f"user.{i}", c) for i, c in enumerate(channels)))
+    assert all([await layer.group_has(f"user.{i}", c) for i, c in enumerate(channels)])
+    await layer.group_send_many([("user.7", {"type": "realtime.event", "n": 7})])
+    assert await asyncio.wait_for(layer.receive(channels[7]), timeout=2) == {"type": "realtime.event", "n": 7}
+    await asyncio.gather(*(layer.group_discard(f"user.{i}", c) for i, c in enumerate(channels)))
+    assert not any([await layer.group_has(f"user.{i}", c) for i, c in enumerate(channels)])
+    await layer.flush()
