@@ -141,3 +141,53 @@ async def test_a_burst_of_joins_and_leaves_waits_for_the_pool_instead_of_failing
     await asyncio.gather(*(layer.group_discard(f"user.{i}", c) for i, c in enumerate(channels)))
     assert not any([await layer.group_has(f"user.{i}", c) for i, c in enumerate(channels)])
     await layer.flush()
+
+
+async def test_a_process_takes_every_waiting_message_in_one_round_trip(settings: Any) -> None:
+    config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config["prefix"] = f"{config.get('prefix', 'asgi')}-batches"
+    layer = FanoutRedisChannelLayer(**config)
+    sockets = [await layer.new_channel() for _ in range(3)]
+    for group, channel in zip("abc", sockets, strict=True):
+        await layer.group_add(group, channel)
+    for n in range(20):
+        await layer.group_send_many([(group, {"type": "t", "n": n}) for group in "abc"])
+    blocking_pops = 0
+    real_pop = layer._brpop_with_clean
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal blocking_pops
+        blocking_pops += 1
+        return await real_pop(*args, **kwargs)
+
+    layer._brpop_with_clean = counted  # type: ignore[method-assign]
+
+    received = [[m["n"] for m in await _drain(layer, channel)] for channel in sockets]
+
+    assert received == [list(range(20))] * 3  # all of them, each socket's in order
+    # The 60 waiting messages came in batches; channels_redis pops (and blocks) per
+    # message. The only blocking pops are the drains' final waits on an empty channel.
+    assert blocking_pops <= len(sockets)
+    await layer.flush()
+
+
+async def test_messages_an_interrupted_receive_held_are_handed_out_first_and_once(
+    layer: FanoutRedisChannelLayer,
+) -> None:
+    socket = await layer.new_channel()
+    await layer.group_add("g", socket)
+    await layer.group_send_many([("g", {"type": "t", "n": 1})])
+    process_channel = layer.non_local_name(socket)
+    channel_key = layer.prefix + process_channel
+    backup_key = layer._backup_channel_name(channel_key)
+    connection = layer.connection(layer.consistent_hash(process_channel))
+    # An interrupted receive: Redis had moved the message to the backup queue.
+    [(content, score)] = await connection.zpopmin(channel_key)
+    await connection.zadd(backup_key, {content: score})
+    await layer.group_send_many([("g", {"type": "t", "n": 2})])
+
+    received = [m["n"] for m in await _drain(layer, socket)]
+
+    assert received == [1, 2]
+    assert await connection.exists(backup_key) == 0
+    await layer.flush()
