@@ -13,7 +13,6 @@ row), so re-running any of these sends nothing twice."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -34,8 +33,6 @@ def _topic(campaign_id: int) -> str:
 
 # Check-ins announced per transaction: bounds how long a batch holds its rows' locks.
 ANNOUNCE_BATCH = 200
-# The sweeper leaves younger check-ins to their class's queued batch.
-ANNOUNCE_GRACE = timedelta(seconds=60)
 
 
 def _created_data(checkin: Checkin) -> dict[str, Any]:
@@ -95,22 +92,6 @@ def _announce_batches(class_id: int) -> int:
         announced += len(batch)
         if len(batch) < ANNOUNCE_BATCH:
             return announced
-
-
-def checkin_class_id(*, checkin_id: int) -> int | None:
-    """The class a check-in was made in (None when it is gone)."""
-    return Checkin.objects.filter(pk=checkin_id).values_list("school_class_id", flat=True).first()
-
-
-def checkins_overdue_class_ids(*, now: datetime) -> list[int]:
-    """Classes with a check-in committed more than ANNOUNCE_GRACE before `now` and still
-    not announced: its queued batch was lost (Redis restarted, a worker died)."""
-    return list(
-        Checkin.objects.filter(announced_at__isnull=True, created_at__lt=now - ANNOUNCE_GRACE)
-        .order_by()
-        .values_list("school_class_id", flat=True)
-        .distinct()
-    )
 
 
 def _family(checkin: Checkin) -> list[int]:

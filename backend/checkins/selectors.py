@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -442,3 +442,23 @@ def manages_campaign(*, user: Any, campaign: CheckinCampaign, admin_paths: list[
     """The creator, or a school admin of the campaign's school (paths from
     school_admin_paths, loaded once per page)."""
     return campaign.created_by_id == user.pk or any(campaign.school.path.startswith(p) for p in admin_paths)
+
+
+# The sweeper leaves younger check-ins to their class's queued announcement batch.
+ANNOUNCE_GRACE = timedelta(seconds=60)
+
+
+def checkin_class_id(*, checkin_id: int) -> int | None:
+    """The class a check-in was made in (None when it is gone)."""
+    return Checkin.objects.filter(pk=checkin_id).values_list("school_class_id", flat=True).first()
+
+
+def checkins_overdue_class_ids(*, now: datetime) -> list[int]:
+    """Classes with a check-in committed more than ANNOUNCE_GRACE before `now` and still
+    not announced: its queued batch was lost (Redis restarted, a worker died)."""
+    return list(
+        Checkin.objects.filter(announced_at__isnull=True, created_at__lt=now - ANNOUNCE_GRACE)
+        .order_by()
+        .values_list("school_class_id", flat=True)
+        .distinct()
+    )

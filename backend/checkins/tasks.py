@@ -16,8 +16,9 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from .notifications import checkin_class_id, checkins_announce_class, checkins_overdue_class_ids
+from .notifications import checkins_announce_class
 from .reminders import checkins_send_due_reminders
+from .selectors import checkin_class_id, checkins_overdue_class_ids
 
 # A class's batch is queued and has not started: later check-ins of the class ride on it.
 # Expires by itself, so a mark whose task was lost blocks queueing for this long at most.

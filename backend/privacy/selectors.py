@@ -13,27 +13,24 @@ from backend.schools.selectors import guardian_student_ids
 from .models import DataDeletion, DataExport, GuardianConsent
 
 
+def _live_consents() -> QuerySet[GuardianConsent]:
+    """Guardian consents that count: the basic scope, not withdrawn."""
+    return GuardianConsent.objects.filter(scope=GuardianConsent.Scope.BASIC, withdrawn_at__isnull=True)
+
+
 def consent_granted_student_ids(*, student_ids: Iterable[int]) -> set[int]:
     """The students among `student_ids` with a live (not withdrawn) guardian consent. One query."""
     wanted = list({int(i) for i in student_ids})
     if not wanted:
         return set()
-    return set(
-        GuardianConsent.objects.filter(
-            student_id__in=wanted, scope=GuardianConsent.Scope.BASIC, withdrawn_at__isnull=True
-        ).values_list("student_id", flat=True)
-    )
+    return set(_live_consents().filter(student_id__in=wanted).values_list("student_id", flat=True))
 
 
 def consent_granted_exists(*, student: Any) -> Exists:
     """True in a query when `student` (an id, or an OuterRef/F naming one) has a live
     guardian consent: the rule of consent_granted_student_ids as an expression, so that a
     hot read can carry the consent along instead of asking in a query of its own."""
-    return Exists(
-        GuardianConsent.objects.filter(
-            student_id=student, scope=GuardianConsent.Scope.BASIC, withdrawn_at__isnull=True
-        )
-    )
+    return Exists(_live_consents().filter(student_id=student))
 
 
 def consent_withdrawn_student_ids(*, student_ids: Iterable[int]) -> set[int]:

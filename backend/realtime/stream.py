@@ -60,15 +60,8 @@ class EventStream:
         # The client's cursor rules from here; a cursor beyond the log (a restored
         # database) is pulled back to what exists.
         self.last_seq = min(after_seq, latest)
-        if after_seq >= latest:  # a client that is up to date costs no replay query
-            return self.last_seq
-        if first_page is None:
-            await self._replay(after_seq, before_seq=None)
-            return self.last_seq
-        for frame in first_page:
-            await self._emit(frame)
-        if len(first_page) == REPLAY_PAGE_SIZE:
-            await self._replay(int(first_page[-1]["seq"]), before_seq=None)
+        if after_seq < latest:  # a client that is up to date costs no replay query
+            await self._replay(after_seq, before_seq=None, first_page=first_page)
         return self.last_seq
 
     async def catch_up(self) -> None:
@@ -77,15 +70,20 @@ class EventStream:
         if self.last_seq is not None and await self._latest_seq() > self.last_seq:
             await self._replay(self.last_seq, before_seq=None)
 
-    async def _replay(self, after_seq: int, *, before_seq: int | None) -> None:
-        cursor = after_seq
+    async def _replay(
+        self, after_seq: int, *, before_seq: int | None, first_page: list[Frame] | None = None
+    ) -> None:
+        """Send the log's frames after `after_seq` page by page; `first_page`, when the
+        caller has already read it (resume_page), is the first."""
+        cursor, frames = after_seq, first_page
         while True:
-            frames = await self._fetch(cursor, before_seq, REPLAY_PAGE_SIZE)
+            if frames is None:
+                frames = await self._fetch(cursor, before_seq, REPLAY_PAGE_SIZE)
             for frame in frames:
                 await self._emit(frame)
             if len(frames) < REPLAY_PAGE_SIZE:
                 return
-            cursor = int(frames[-1]["seq"])
+            cursor, frames = int(frames[-1]["seq"]), None
 
     async def _emit(self, frame: Frame) -> None:
         await self._send(frame)
